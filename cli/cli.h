@@ -1,0 +1,45 @@
+/* cli.h - cluadmin's parts: IPC to clusterd, rendering, cluster create.
+ * cluadmin talks only to clusterd; it never opens the database. */
+#ifndef CLI_H
+#define CLI_H
+
+#include <stdbool.h>
+
+#include "cm_json.h"
+
+/* Exit codes, documented in cluadmin(8) and --help. */
+enum cli_exit {
+	CLI_OK = 0,
+	CLI_EFAIL = 1,      /* the cluster refused or reported an error */
+	CLI_EUSAGE = 2,     /* bad command line */
+	CLI_ENOCONN = 3,    /* clusterd cannot be reached */
+	CLI_ENOQUORUM = 4,  /* no quorum, not a member yet, or synchronising: retry later */
+	CLI_EPERM = 5,      /* not root and not in the admin group */
+	CLI_ETIMEOUT = 6,   /* no answer in time */
+};
+
+struct cli_opts {
+	bool json;
+	int timeout_ms;
+};
+
+/* Send one request; on success *out holds clusterd's JSON (caller frees).
+ * On failure prints "cluadmin: <sentence>" and returns the exit code. */
+int cli_call(const struct cli_opts *o, int cmd, const char *const *args, int nargs, char **out);
+/* Same, then print: JSON as-is (pretty) with --json, else through render. */
+int cli_show(const struct cli_opts *o, int cmd, const char *const *args, int nargs,
+	     void (*render)(const struct cm_jv *));
+
+void cli_render_status(const struct cm_jv *v);
+void cli_render_nodes(const struct cm_jv *v);
+void cli_render_node(const struct cm_jv *v);
+void cli_render_cluster(const struct cm_jv *v);
+void cli_render_props(const struct cm_jv *v);
+void cli_render_prop(const struct cm_jv *v);
+void cli_render_events(const struct cm_jv *v);
+void cli_render_ok(const struct cm_jv *v);
+void cli_format_time(long long ms, char *buf, int len);
+
+int cli_cluster_create(const struct cli_opts *o, int argc, char **argv);
+
+#endif

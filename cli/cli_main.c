@@ -1,0 +1,348 @@
+/* cli_main.c - cluadmin: the administrator's command line.
+ *
+ * Parses the command line, sends one request to the local clusterd and
+ * prints the answer (a table, or JSON with --json). Errors are sentences
+ * on stderr; the exit code says what kind of failure it was. */
+
+#define _XOPEN_SOURCE 700
+#define _DEFAULT_SOURCE
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <qb/qblog.h>
+
+#include "config.h"
+#include "cm_prop.h"
+#include "cm_proto.h"
+#include "cli.h"
+
+static const char usage_text[] =
+	"Usage: cluadmin [--json] [--timeout SECONDS] COMMAND [ARGS]\n"
+	"\n"
+	"Cluster\n"
+	"  status                           one-screen summary: cluster, quorum, nodes, groups\n"
+	"  cluster show                     the cluster's identity, heartbeat and properties\n"
+	"  cluster create NAME --node NAME=ADDR... [--dir DIR] [--token MS]\n"
+	"                 [--token-coefficient MS] [--force]\n"
+	"                                   write corosync.conf, authkey, clusterd.conf and the\n"
+	"                                   initial cluster.db into DIR (default: .)\n"
+	"Nodes\n"
+	"  node list                        every node and its state (Up, Down, Joining, Paused)\n"
+	"  node show NODE                   one node with its properties\n"
+	"  node pause NODE                  operator pause: the node stays a member but takes no groups\n"
+	"  node resume NODE                 undo pause\n"
+	"Properties (the cluster by default, or --node NODE)\n"
+	"  property list [--node NODE]\n"
+	"  property get [--node NODE] KEY\n"
+	"  property set [--node NODE] KEY VALUE\n"
+	"  property unset [--node NODE] KEY  back to the default\n"
+	"Diagnostics\n"
+	"  log [--follow] [--since WHEN] [--limit N]\n"
+	"                                   the replicated event log; WHEN is 30s, 10m, 2h, 1d\n"
+	"                                   or 'YYYY-MM-DD HH:MM[:SS]'\n"
+	"  blackbox [--print]               write clusterd's blackbox ring to a file; print its\n"
+	"                                   path, or with --print its contents\n"
+	"  debug db-info                    epoch, sequence and content hash of this node's replica\n"
+	"\n"
+	"Options\n"
+	"  -j, --json          machine-readable output on every command that shows state\n"
+	"  -t, --timeout SEC   how long to wait for clusterd (default 30)\n"
+	"  -h, --help          this text;  -V, --version  the version\n"
+	"\n"
+	"Exit status: 0 success; 1 the cluster refused or failed; 2 bad command line;\n"
+	"3 clusterd not reachable; 4 no quorum, not yet a member or synchronising (retry);\n"
+	"5 permission denied (root or the haclient group only); 6 timed out.\n"
+	"See cluadmin(8).\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "cluadmin: ");
+	fprintf(stderr, fmt, arg ? arg : "");
+	fprintf(stderr, "\nTry 'cluadmin --help'.\n");
+	return CLI_EUSAGE;
+}
+
+/* Split "--node NODE" out of a property command's words. */
+static int prop_target(int *argc, char **argv, const char **kind, const char **obj)
+{
+	int i, k = 0;
+
+	*kind = "cluster";
+	*obj = "";
+	for (i = 0; i < *argc; i++) {
+		if (!strcmp(argv[i], "--node") && i + 1 < *argc) {
+			*kind = "node";
+			*obj = argv[++i];
+		} else if (!strncmp(argv[i], "--node=", 7)) {
+			*kind = "node";
+			*obj = argv[i] + 7;
+		} else if (!strcmp(argv[i], "--node")) {
+			return usage_error("--node needs a node name%s", NULL);
+		} else {
+			argv[k++] = argv[i];
+		}
+	}
+	*argc = k;
+	return 0;
+}
+
+static int cmd_property(const struct cli_opts *o, int argc, char **argv)
+{
+	const char *kind, *obj, *args[4];
+	const char *verb = argc > 0 ? argv[0] : "";
+
+	argc--;
+	argv++;
+	if (prop_target(&argc, argv, &kind, &obj) != 0)
+		return CLI_EUSAGE;
+	args[0] = kind;
+	args[1] = obj;
+	if (!strcmp(verb, "list") && argc == 0)
+		return cli_show(o, CM_CMD_PROP_LIST, args, 2, cli_render_props);
+	if (!strcmp(verb, "get") && argc == 1) {
+		args[2] = argv[0];
+		return cli_show(o, CM_CMD_PROP_GET, args, 3, cli_render_prop);
+	}
+	if (!strcmp(verb, "set") && argc == 2) {
+		args[2] = argv[0];
+		args[3] = argv[1];
+		return cli_show(o, CM_CMD_PROP_SET, args, 4, cli_render_ok);
+	}
+	if (!strcmp(verb, "unset") && argc == 1) {
+		args[2] = argv[0];
+		return cli_show(o, CM_CMD_PROP_UNSET, args, 3, cli_render_ok);
+	}
+	return usage_error("usage: property list|get KEY|set KEY VALUE|unset KEY [--node NODE]%s", NULL);
+}
+
+static int cmd_node(const struct cli_opts *o, int argc, char **argv)
+{
+	const char *verb = argc > 0 ? argv[0] : "";
+	const char *args[1];
+
+	if (!strcmp(verb, "list") && argc == 1)
+		return cli_show(o, CM_CMD_NODE_LIST, NULL, 0, cli_render_nodes);
+	if (argc != 2)
+		return usage_error("usage: node list | node show|pause|resume NODE%s", NULL);
+	args[0] = argv[1];
+	if (!strcmp(verb, "show"))
+		return cli_show(o, CM_CMD_NODE_SHOW, args, 1, cli_render_node);
+	if (!strcmp(verb, "pause"))
+		return cli_show(o, CM_CMD_NODE_PAUSE, args, 1, cli_render_ok);
+	if (!strcmp(verb, "resume"))
+		return cli_show(o, CM_CMD_NODE_RESUME, args, 1, cli_render_ok);
+	return usage_error("unknown node command '%s'", verb);
+}
+
+/* "30s", "10m", "2h", "1d" ago, or a local date and time. Returns ms or -1. */
+static long long parse_since(const char *s)
+{
+	char *end;
+	double n = strtod(s, &end);
+	struct tm tm;
+	const char *fmts[] = { "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", NULL };
+	long long now = (long long)time(NULL) * 1000;
+	int i;
+
+	if (end != s && n >= 0) {
+		if (!strcmp(end, "s"))
+			return now - (long long)(n * 1000);
+		if (!strcmp(end, "m"))
+			return now - (long long)(n * 60000);
+		if (!strcmp(end, "h"))
+			return now - (long long)(n * 3600000);
+		if (!strcmp(end, "d"))
+			return now - (long long)(n * 86400000);
+	}
+	for (i = 0; fmts[i]; i++) {
+		const char *rest;
+
+		memset(&tm, 0, sizeof(tm));
+		rest = strptime(s, fmts[i], &tm);
+		if (rest && *rest == '\0') {
+			tm.tm_isdst = -1;
+			return (long long)mktime(&tm) * 1000;
+		}
+	}
+	return -1;
+}
+
+static volatile sig_atomic_t stop_follow;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	stop_follow = 1;
+}
+
+static int cmd_log(const struct cli_opts *o, int argc, char **argv)
+{
+	long long since = 0, limit = 100, after = 0;
+	char a0[32], a1[32], a2[32], *text;
+	const char *args[3] = { a0, a1, a2 };
+	bool follow = false;
+	int i, rc;
+
+	for (i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f")) {
+			follow = true;
+		} else if (!strcmp(argv[i], "--since") && i + 1 < argc) {
+			since = parse_since(argv[++i]);
+			if (since < 0)
+				return usage_error("cannot read the time '%s' (use 30s, 10m, 2h, 1d or YYYY-MM-DD HH:MM)", argv[i]);
+		} else if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
+			char *end;
+
+			limit = strtoll(argv[++i], &end, 10);
+			if (*end || limit < 1 || limit > 100000)
+				return usage_error("--limit takes a number from 1 to 100000, not '%s'", argv[i]);
+		} else {
+			return usage_error("unknown log option '%s'", argv[i]);
+		}
+	}
+	if (!follow) {
+		snprintf(a0, sizeof(a0), "0");
+		snprintf(a1, sizeof(a1), "%lld", since);
+		snprintf(a2, sizeof(a2), "%lld", limit);
+		return cli_show(o, CM_CMD_LOG, args, 3, cli_render_events);
+	}
+	signal(SIGINT, on_sigint);
+	signal(SIGTERM, on_sigint);
+	while (!stop_follow) {
+		struct cm_jv *v, *ev;
+
+		snprintf(a0, sizeof(a0), "%lld", after);
+		snprintf(a1, sizeof(a1), "%lld", since);
+		snprintf(a2, sizeof(a2), "%lld", after ? 10000LL : limit);
+		rc = cli_call(o, CM_CMD_LOG, args, 3, &text);
+		if (rc != CLI_OK)
+			return rc;
+		v = cm_jv_parse(text, NULL, 0);
+		free(text);
+		ev = v ? (struct cm_jv *)cm_jv_get(v, "events") : NULL;
+		if (ev && ev->nkids) {
+			after = cm_jv_get_int(&ev->kids[ev->nkids - 1], "id", after);
+			if (o->json) {
+				struct cm_sb sb;
+				size_t k;
+
+				for (k = 0; k < ev->nkids; k++) {
+					cm_sb_init(&sb);
+					cm_jv_print(&ev->kids[k], &sb, 0);
+					printf("%s\n", cm_sb_str(&sb));
+					cm_sb_free(&sb);
+				}
+				fflush(stdout);
+			} else {
+				cli_render_events(v);
+			}
+		}
+		cm_jv_free(v);
+		usleep(500 * 1000);
+	}
+	return CLI_OK;
+}
+
+static int cmd_blackbox(const struct cli_opts *o, int argc, char **argv)
+{
+	bool print = argc == 1 && !strcmp(argv[0], "--print");
+	struct cm_jv *v;
+	const char *path;
+	char *text;
+	int rc;
+
+	if (argc > 1 || (argc == 1 && !print))
+		return usage_error("usage: blackbox [--print]%s", NULL);
+	rc = cli_call(o, CM_CMD_BLACKBOX, NULL, 0, &text);
+	if (rc != CLI_OK)
+		return rc;
+	v = cm_jv_parse(text, NULL, 0);
+	path = cm_jv_get_str(v, "path", "?");
+	if (o->json)
+		printf("%s\n", text);
+	else if (!print)
+		printf("blackbox written to %s (print it with 'cluadmin blackbox --print')\n", path);
+	if (print && qb_log_blackbox_print_from_file(path) < 0) {
+		fprintf(stderr, "cluadmin: cannot read the blackbox file '%s'\n", path);
+		rc = CLI_EFAIL;
+	}
+	cm_jv_free(v);
+	free(text);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_opts o = { false, 30000 };
+	const char *cmd, *sub;
+	int opt, i, k;
+
+	/* global options may come anywhere before a "--"; keep the rest in order */
+	for (i = 1, k = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
+			o.json = true;
+		else
+			argv[k++] = argv[i];
+	}
+	argc = k;
+	opterr = 1;
+	while ((opt = getopt_long(argc, argv, "+t:hV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 't': {
+			char *end;
+			long s = strtol(optarg, &end, 10);
+
+			if (*end || s < 1 || s > 3600)
+				return usage_error("--timeout takes seconds from 1 to 3600, not '%s'", optarg);
+			o.timeout_ms = (int)s * 1000;
+			break;
+		}
+		case 'h': fputs(usage_text, stdout); return CLI_OK;
+		case 'V': printf("cluadmin %s\n", PACKAGE_VERSION); return CLI_OK;
+		default: return usage_error("bad option%s", NULL);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		fputs(usage_text, stderr);
+		return CLI_EUSAGE;
+	}
+	cmd = argv[0];
+	sub = argc > 1 ? argv[1] : "";
+	if (!strcmp(cmd, "help")) {
+		fputs(usage_text, stdout);
+		return CLI_OK;
+	}
+	if (!strcmp(cmd, "status") && argc == 1)
+		return cli_show(&o, CM_CMD_STATUS, NULL, 0, cli_render_status);
+	if (!strcmp(cmd, "node"))
+		return cmd_node(&o, argc - 1, argv + 1);
+	if (!strcmp(cmd, "cluster") && !strcmp(sub, "show") && argc == 2)
+		return cli_show(&o, CM_CMD_CLUSTER_SHOW, NULL, 0, cli_render_cluster);
+	if (!strcmp(cmd, "cluster") && !strcmp(sub, "create"))
+		return cli_cluster_create(&o, argc - 1, argv + 1);
+	if (!strcmp(cmd, "property"))
+		return cmd_property(&o, argc - 1, argv + 1);
+	if (!strcmp(cmd, "log"))
+		return cmd_log(&o, argc - 1, argv + 1);
+	if (!strcmp(cmd, "blackbox"))
+		return cmd_blackbox(&o, argc - 1, argv + 1);
+	if (!strcmp(cmd, "debug") && !strcmp(sub, "db-info") && argc == 2) {
+		o.json = true;
+		return cli_show(&o, CM_CMD_DB_INFO, NULL, 0, NULL);
+	}
+	return usage_error("unknown command '%s'", cmd);
+}

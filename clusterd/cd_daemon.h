@@ -1,0 +1,99 @@
+/* cd_daemon.h - the state of one clusterd process, owned by its main loop.
+ *
+ * One qb_loop thread owns everything here; adapters (CPG, votequorum/cmap,
+ * IPC) only translate between their library and these fields. */
+#ifndef CD_DAEMON_H
+#define CD_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <qb/qbipcs.h>
+#include <qb/qbloop.h>
+#include <corosync/cpg.h>
+#include <corosync/cmap.h>
+#include <corosync/votequorum.h>
+
+#include "cd_conf.h"
+#include "cd_db.h"
+#include "cd_repl.h"
+#include "cm_wire.h"
+
+/* What this node saw of another node's membership, by local clock. */
+struct cd_seen {
+	uint32_t id;
+	bool member;
+	uint64_t since_ms;    /* wall clock of the last change */
+};
+
+struct cd_outq {
+	struct cd_outq *next;
+	size_t len;
+	char buf[];
+};
+
+struct cd_waiter {
+	struct cd_waiter *next;
+	uint64_t write_id;
+	qb_ipcs_connection_t *conn;
+	qb_loop_timer_handle timer;
+	struct cd *cd;
+};
+
+struct cd {
+	struct cd_conf conf;
+	qb_loop_t *loop;
+	struct cd_db *db;
+	struct cd_repl *repl;
+	uint32_t my_id;
+	uint64_t started_ms;
+
+	/* corosync */
+	bool connected;
+	cpg_handle_t cpg;
+	votequorum_handle_t vq;
+	cmap_handle_t cmap;
+	int connect_attempts;
+	struct cd_outq *outq, **outq_tail;
+	bool outq_timer_armed;
+	uint32_t token_ms;
+	uint32_t token_coefficient_ms;
+	bool quorate;
+	uint32_t votes, expected_votes, quorum_votes;
+
+	struct cd_seen *seen;
+	size_t nseen;
+
+	/* IPC */
+	qb_ipcs_service_t *ipcs;
+	struct cd_waiter *waiters;
+};
+
+uint64_t cd_wall_ms(void);
+
+/* cd_corosync.c: corosync CPG, votequorum and cmap */
+int cd_corosync_connect(struct cd *cd);
+void cd_corosync_disconnect(struct cd *cd);
+int cd_cpg_send(struct cd *cd, const void *buf, size_t len);
+extern const struct cd_repl_ops cd_repl_cpg_ops;
+
+/* cd_ipc.c */
+int cd_ipc_start(struct cd *cd);
+void cd_ipc_stop(struct cd *cd);
+void cd_ipc_reply(qb_ipcs_connection_t *c, int rc, const char *text);
+/* Wait for write_id to be applied, then reply on c. */
+int cd_ipc_wait_write(struct cd *cd, qb_ipcs_connection_t *c, uint64_t write_id);
+void cd_ipc_write_done(struct cd *cd, uint64_t write_id, int rc, const char *err);
+
+/* cd_cmd.c: one request from an authorised client */
+struct cd_client {
+	uid_t uid;
+	gid_t gid;
+	char user[64];
+};
+void cd_cmd_dispatch(struct cd *cd, qb_ipcs_connection_t *c, const struct cd_client *cl,
+		     const struct cm_msg *req);
+
+/* cd_init.c: --init-db */
+int cd_init_main(int argc, char **argv);
+
+#endif

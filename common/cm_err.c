@@ -1,0 +1,37 @@
+/* cm_err.c - text for the project's error codes. Pure. */
+#include <string.h>
+
+#include "cm_err.h"
+
+const char *cm_strerror(int rc)
+{
+	if (rc > 0)
+		rc = -rc;
+	switch (-rc) {
+	case 0: return "success";
+	case CM_E_PROTO: return "malformed message";
+	case CM_E_VERSION: return "unsupported protocol version";
+	case CM_E_TOOBIG: return "message too large";
+	case CM_E_UNKNOWN_CMD: return "unknown command";
+	case CM_E_ARGS: return "wrong arguments";
+	case CM_E_NAME: return "malformed name";
+	case CM_E_NO_OBJECT: return "no such object";
+	case CM_E_EXISTS: return "already exists";
+	case CM_E_PROP: return "unknown property";
+	case CM_E_VALUE: return "invalid value";
+	case CM_E_READONLY: return "read-only property";
+	case CM_E_CONF: return "bad configuration";
+	case CM_E_NO_QUORUM: return "no quorum";
+	case CM_E_SYNCING: return "cluster database is being synchronised";
+	case CM_E_NOT_READY: return "node is not an active cluster member";
+	case CM_E_DB: return "cluster database error";
+	case CM_E_STALE: return "replica is stale";
+	case CM_E_PERM: return "permission denied";
+	case CM_E_TIMEOUT: return "timed out";
+	case CM_E_NOT_INIT: return "no cluster has been created in this database";
+	default:
+		if (-rc < CM_E_BASE)
+			return strerror(-rc);
+		return "unknown error";
+	}
+}

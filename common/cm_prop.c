@@ -1,0 +1,229 @@
+/* cm_prop.c - property schema and validation. Pure: no I/O, no globals
+ * other than constant tables. */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cm_err.h"
+#include "cm_prop.h"
+
+static const char *const on_off[] = { "on", "off", NULL };
+
+/* Keep each kind's properties together and sorted by name: listings use
+ * this order. */
+static const struct cm_prop_def prop_defs[] = {
+	{ CM_OBJ_CLUSTER, "description", CM_PT_STRING, "", 0, 256, NULL, false,
+	  "free text shown by 'cluadmin cluster show'" },
+	{ CM_OBJ_CLUSTER, "event_log_max", CM_PT_INT, "10000", 100, 1000000, NULL, false,
+	  "events kept in the replicated event log; older ones are dropped" },
+	{ CM_OBJ_CLUSTER, "fencing", CM_PT_ENUM, "on", 0, 0, on_off, false,
+	  "fence lost nodes before recovering their groups; off is unsafe" },
+	{ CM_OBJ_NODE, "description", CM_PT_STRING, "", 0, 256, NULL, false,
+	  "free text about the node" },
+	{ CM_OBJ_NODE, "memory_mb", CM_PT_INT, "0", 0, 16777216, NULL, false,
+	  "memory available to virtual machines on the node (0: unknown)" },
+	{ CM_OBJ_NODE, "paused", CM_PT_BOOL, "false", 0, 0, NULL, true,
+	  "set with 'cluadmin node pause|resume'" },
+};
+
+#define N_DEFS (sizeof(prop_defs) / sizeof(prop_defs[0]))
+
+const char *cm_obj_kind_to_str(enum cm_obj_kind k)
+{
+	switch (k) {
+	case CM_OBJ_CLUSTER: return "cluster";
+	case CM_OBJ_NODE: return "node";
+	case CM_OBJ_GROUP: return "group";
+	case CM_OBJ_RESOURCE: return "resource";
+	default: return "unknown";
+	}
+}
+
+int cm_obj_kind_from_str(const char *s)
+{
+	int k;
+
+	for (k = 0; k < CM_OBJ_COUNT; k++)
+		if (s && strcmp(s, cm_obj_kind_to_str(k)) == 0)
+			return k;
+	return -CM_E_ARGS;
+}
+
+bool cm_name_is_valid(const char *name)
+{
+	size_t i, n;
+
+	if (name == NULL)
+		return false;
+	n = strlen(name);
+	if (n == 0 || n >= CM_NAME_MAX || !isalnum((unsigned char)name[0]))
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!isalnum(c) && c != '_' && c != '.' && c != '-')
+			return false;
+	}
+	return true;
+}
+
+int cm_name_check(const char *what, const char *name, char *err, size_t errlen)
+{
+	if (cm_name_is_valid(name))
+		return 0;
+	snprintf(err, errlen,
+		 "%s name '%.80s' is not valid: use 1 to %d letters, digits, '_', '.' or '-', starting with a letter or digit",
+		 what, name ? name : "", CM_NAME_MAX - 1);
+	return -CM_E_NAME;
+}
+
+const struct cm_prop_def *cm_prop_defs(enum cm_obj_kind kind, size_t *n)
+{
+	size_t i, first = N_DEFS, count = 0;
+
+	for (i = 0; i < N_DEFS; i++) {
+		if (prop_defs[i].kind != kind)
+			continue;
+		if (first == N_DEFS)
+			first = i;
+		count++;
+	}
+	*n = count;
+	return count ? &prop_defs[first] : NULL;
+}
+
+const struct cm_prop_def *cm_prop_find(enum cm_obj_kind kind, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_DEFS; i++)
+		if (prop_defs[i].kind == kind && strcmp(prop_defs[i].name, name) == 0)
+			return &prop_defs[i];
+	return NULL;
+}
+
+const char *cm_ptype_to_str(enum cm_ptype t)
+{
+	switch (t) {
+	case CM_PT_STRING: return "string";
+	case CM_PT_INT: return "integer";
+	case CM_PT_BOOL: return "boolean";
+	case CM_PT_ENUM: return "enum";
+	default: return "unknown";
+	}
+}
+
+static bool text_is_clean(const char *v)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 && *p != '\t')
+			return false;
+	return true;
+}
+
+static int set_canon(char *canon, size_t canonlen, const char *v, char *err, size_t errlen)
+{
+	if (strlen(v) >= canonlen) {
+		snprintf(err, errlen, "value is too long");
+		return -CM_E_VALUE;
+	}
+	memcpy(canon, v, strlen(v) + 1);
+	return 0;
+}
+
+static int validate_def(const struct cm_prop_def *d, const char *value,
+			char *canon, size_t canonlen, char *err, size_t errlen)
+{
+	const char *what = cm_obj_kind_to_str(d->kind);
+	char *end;
+	long long n;
+	size_t i;
+
+	switch (d->type) {
+	case CM_PT_STRING:
+		if ((int64_t)strlen(value) > d->max || !text_is_clean(value)) {
+			snprintf(err, errlen,
+				 "property '%s' of %s takes text of at most %" PRId64 " characters without control characters",
+				 d->name, what, d->max);
+			return -CM_E_VALUE;
+		}
+		return set_canon(canon, canonlen, value, err, errlen);
+	case CM_PT_INT:
+		errno = 0;
+		n = strtoll(value, &end, 10);
+		if (value[0] == '\0' || *end != '\0' || errno == ERANGE || n < d->min || n > d->max) {
+			snprintf(err, errlen,
+				 "property '%s' of %s takes a whole number from %" PRId64 " to %" PRId64 ", not '%.64s'",
+				 d->name, what, d->min, d->max, value);
+			return -CM_E_VALUE;
+		}
+		snprintf(canon, canonlen, "%lld", n);
+		return 0;
+	case CM_PT_BOOL:
+		if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") ||
+		    !strcasecmp(value, "on") || !strcmp(value, "1"))
+			return set_canon(canon, canonlen, "true", err, errlen);
+		if (!strcasecmp(value, "false") || !strcasecmp(value, "no") ||
+		    !strcasecmp(value, "off") || !strcmp(value, "0"))
+			return set_canon(canon, canonlen, "false", err, errlen);
+		snprintf(err, errlen, "property '%s' of %s takes true or false, not '%.64s'",
+			 d->name, what, value);
+		return -CM_E_VALUE;
+	case CM_PT_ENUM:
+		for (i = 0; d->choices[i]; i++)
+			if (strcmp(value, d->choices[i]) == 0)
+				return set_canon(canon, canonlen, value, err, errlen);
+		{
+			int off = snprintf(err, errlen, "property '%s' of %s takes one of", d->name, what);
+
+			for (i = 0; d->choices[i] && off > 0 && (size_t)off < errlen; i++)
+				off += snprintf(err + off, errlen - (size_t)off, "%s %s",
+						i ? "," : "", d->choices[i]);
+			if (off > 0 && (size_t)off < errlen)
+				snprintf(err + off, errlen - (size_t)off, ", not '%.64s'", value);
+		}
+		return -CM_E_VALUE;
+	}
+	return -CM_E_VALUE;
+}
+
+int cm_prop_validate(enum cm_obj_kind kind, const char *name, const char *value,
+		     char *canon, size_t canonlen, char *err, size_t errlen)
+{
+	const struct cm_prop_def *d;
+	static const struct cm_prop_def user_def = {
+		CM_OBJ_CLUSTER, "user.*", CM_PT_STRING, "", 0, CM_VALUE_MAX - 1, NULL, false, ""
+	};
+
+	if (name == NULL || value == NULL) {
+		snprintf(err, errlen, "a property name and a value are needed");
+		return -CM_E_ARGS;
+	}
+	if (strncmp(name, CM_USER_PREFIX, strlen(CM_USER_PREFIX)) == 0) {
+		if (!cm_name_is_valid(name + strlen(CM_USER_PREFIX))) {
+			snprintf(err, errlen,
+				 "user property '%.80s' is not valid: after 'user.' use letters, digits, '_', '.' or '-'",
+				 name);
+			return -CM_E_PROP;
+		}
+		return validate_def(&user_def, value, canon, canonlen, err, errlen);
+	}
+	d = cm_prop_find(kind, name);
+	if (d == NULL) {
+		snprintf(err, errlen,
+			 "%s has no property '%.80s' (see 'cluadmin property list%s'; free-form ones start with 'user.')",
+			 cm_obj_kind_to_str(kind), name, kind == CM_OBJ_NODE ? " --node NODE" : "");
+		return -CM_E_PROP;
+	}
+	if (d->readonly) {
+		snprintf(err, errlen, "property '%s' of %s is read-only: %s",
+			 d->name, cm_obj_kind_to_str(kind), d->help);
+		return -CM_E_READONLY;
+	}
+	return validate_def(d, value, canon, canonlen, err, errlen);
+}

@@ -1,0 +1,44 @@
+/* cm_proto.h - commands between cluadmin and clusterd, and the replicated
+ * write operations between clusterd instances.
+ *
+ * IPC frame: a libqb request header {id = CM_IPC_ID, size} followed by one
+ * cm_wire message of type CM_MSG_REQUEST whose ints are {cmd, flags} and
+ * whose strings are the command's arguments. The reply is a libqb response
+ * header followed by a CM_MSG_REPLY: ints {rc}, strings {text} where text is
+ * JSON on success and a sentence on failure. Values here are part of the
+ * protocol: append, never renumber.
+ */
+#ifndef CM_PROTO_H
+#define CM_PROTO_H
+
+#define CM_IPC_NAME "clusterd"
+#define CM_IPC_ID 1000
+/* Largest request or reply, including headers. */
+#define CM_IPC_MAX_MSG (CM_WIRE_MAX_LEN + 4096)
+
+enum cm_cmd {
+	CM_CMD_PING = 1,           /* -> {"node":..} */
+	CM_CMD_STATUS = 2,
+	CM_CMD_NODE_LIST = 3,
+	CM_CMD_NODE_SHOW = 4,      /* node */
+	CM_CMD_NODE_PAUSE = 5,     /* node */
+	CM_CMD_NODE_RESUME = 6,    /* node */
+	CM_CMD_CLUSTER_SHOW = 7,
+	CM_CMD_PROP_LIST = 8,      /* kind, object ("" for the cluster) */
+	CM_CMD_PROP_GET = 9,       /* kind, object, key */
+	CM_CMD_PROP_SET = 10,      /* kind, object, key, value */
+	CM_CMD_PROP_UNSET = 11,    /* kind, object, key */
+	CM_CMD_LOG = 12,           /* after_id, since_ms, limit (as text) */
+	CM_CMD_BLACKBOX = 13,
+	CM_CMD_DB_INFO = 14,       /* epoch, seq, content hash */
+};
+
+/* Replicated writes: CM_MSG_WRITE ints[0]. Strings listed per op. */
+enum cm_op {
+	CM_OP_PROP_SET = 1,    /* ints: op, kind; strs: object, key, value, actor */
+	CM_OP_PROP_UNSET = 2,  /* ints: op, kind; strs: object, key, actor */
+	CM_OP_NODE_PAUSE = 3,  /* node, "1"|"0", actor */
+	CM_OP_EVENT = 4,       /* severity, kind, object, text */
+};
+
+#endif
