@@ -105,8 +105,8 @@ static void corosync_conf(struct cm_sb *sb, const char *name, const struct cnode
 static const char clusterd_conf[] =
 	"# clusterd.conf written by 'cluadmin cluster create' (see clusterd(8)).\n"
 	"# Node-local settings; the cluster's own configuration is replicated.\n"
-	"state_dir = /var/lib/clusterd\n"
-	"log_file = /var/log/clusterd/clusterd.log\n"
+	"state_dir = " LOCALSTATEDIR "/lib/clusterd\n"
+	"log_file = " LOCALSTATEDIR "/log/clusterd/clusterd.log\n"
 	"syslog = yes\n"
 	"debug = no\n"
 	"admin_group = haclient\n";
@@ -312,8 +312,8 @@ int cli_cluster_create(const struct cli_opts *o, int argc, char **argv)
 		printf("Created cluster '%s' (%d node%s, uuid %s) in '%s':\n"
 		       "  corosync.conf  -> /etc/corosync/corosync.conf on every node\n"
 		       "  authkey        -> /etc/corosync/authkey (mode 0400) on every node\n"
-		       "  clusterd.conf  -> /etc/clusterd/clusterd.conf on every node\n"
-		       "  cluster.db     -> /var/lib/clusterd/cluster.db on every node\n"
+		       "  clusterd.conf  -> " SYSCONFDIR "/clusterd/clusterd.conf on every node\n"
+		       "  cluster.db     -> " LOCALSTATEDIR "/lib/clusterd/cluster.db on every node\n"
 		       "Then start corosync and clusterd on each node.\n",
 		       name, count, count == 1 ? "" : "s", uuid, dir);
 	}

@@ -143,21 +143,21 @@ static int cmd_node(const struct cli_opts *o, int argc, char **argv)
 static long long parse_since(const char *s)
 {
 	char *end;
-	double n = strtod(s, &end);
+	long long n = (s[0] >= '0' && s[0] <= '9') ? strtoll(s, &end, 10) : -1;
 	struct tm tm;
 	const char *fmts[] = { "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d", NULL };
 	long long now = (long long)time(NULL) * 1000;
 	int i;
 
-	if (end != s && n >= 0) {
+	if (n >= 0 && n < 100000000) {
 		if (!strcmp(end, "s"))
-			return now - (long long)(n * 1000);
+			return now - n * 1000;
 		if (!strcmp(end, "m"))
-			return now - (long long)(n * 60000);
+			return now - n * 60000;
 		if (!strcmp(end, "h"))
-			return now - (long long)(n * 3600000);
+			return now - n * 3600000;
 		if (!strcmp(end, "d"))
-			return now - (long long)(n * 86400000);
+			return now - n * 86400000;
 	}
 	for (i = 0; fmts[i]; i++) {
 		const char *rest;
@@ -258,14 +258,21 @@ static int cmd_blackbox(const struct cli_opts *o, int argc, char **argv)
 
 	if (argc > 1 || (argc == 1 && !print))
 		return usage_error("usage: blackbox [--print]%s", NULL);
+	if (print && o->json)
+		return usage_error("blackbox --print writes text; it does not go with --json%s", NULL);
 	rc = cli_call(o, CM_CMD_BLACKBOX, NULL, 0, &text);
 	if (rc != CLI_OK)
 		return rc;
 	v = cm_jv_parse(text, NULL, 0);
 	path = cm_jv_get_str(v, "path", "?");
-	if (o->json)
-		printf("%s\n", text);
-	else if (!print)
+	if (o->json && v) {
+		struct cm_sb sb;
+
+		cm_sb_init(&sb);
+		cm_jv_print(v, &sb, 2);
+		printf("%s\n", cm_sb_str(&sb));
+		cm_sb_free(&sb);
+	} else if (!print)
 		printf("blackbox written to %s (print it with 'cluadmin blackbox --print')\n", path);
 	if (print && qb_log_blackbox_print_from_file(path) < 0) {
 		fprintf(stderr, "cluadmin: cannot read the blackbox file '%s'\n", path);
@@ -289,8 +296,13 @@ int main(int argc, char **argv)
 	const char *cmd, *sub;
 	int opt, i, k;
 
-	/* global options may come anywhere before a "--"; keep the rest in order */
+	/* --json may come anywhere before a "--"; keep the rest in order */
 	for (i = 1, k = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < argc)
+				argv[k++] = argv[i++];
+			break;
+		}
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
 			o.json = true;
 		else

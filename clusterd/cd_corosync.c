@@ -194,6 +194,7 @@ static int cpg_dispatch_cb(int fd, int revents, void *data)
 
 		cd_log(LOG_CRIT, "lost the connection to corosync: stopping");
 		cd_log_blackbox_dump(cd->conf.state_dir, path, sizeof(path));
+		cd->exit_code = 1;
 		qb_loop_stop(cd->loop);
 		return -1;
 	}
@@ -236,6 +237,7 @@ static int vq_dispatch_cb(int fd, int revents, void *data)
 	(void)fd;
 	if ((revents & (POLLERR | POLLHUP)) || votequorum_dispatch(cd->vq, CS_DISPATCH_ALL) != CS_OK) {
 		cd_log(LOG_CRIT, "lost the connection to corosync's votequorum: stopping");
+		cd->exit_code = 1;
 		qb_loop_stop(cd->loop);
 		return -1;
 	}

@@ -46,6 +46,7 @@ struct cd {
 	struct cd_repl *repl;
 	uint32_t my_id;
 	uint64_t started_ms;
+	int exit_code;               /* main's return: 1 after a fatal loss */
 
 	/* corosync */
 	bool connected;

@@ -157,8 +157,7 @@ static void waiter_timeout(void *data)
 	struct cd *cd = w->cd;
 
 	cd_ipc_reply(w->conn, -CM_E_TIMEOUT,
-		     "the cluster did not apply the change in time; it may still be applied: check with 'cluadmin log'");
-	cd_repl_forget(cd->repl, w->write_id);
+		     "the cluster did not confirm the change in time; it stays queued and is applied once the cluster database is ready: check with 'cluadmin log'");
 	w->timer = 0;
 	waiter_remove(cd, w);
 }
@@ -197,17 +196,21 @@ void cd_ipc_write_done(struct cd *cd, uint64_t write_id, int rc, const char *err
 
 static int32_t ipc_msg(qb_ipcs_connection_t *c, void *data, size_t size)
 {
-	const struct qb_ipc_request_header *hdr = data;
 	struct cd_client *cl = qb_ipcs_context_get(c);
+	struct qb_ipc_request_header hdr;
 	struct cm_msg req;
 	int rc;
 
-	if (size < sizeof(*hdr) || hdr->id != CM_IPC_ID || hdr->size < 0 || (size_t)hdr->size != size) {
+	/* libqb's ring buffer may hand over data with less than the 8-byte
+	 * alignment its header type demands: copy it out */
+	if (size >= sizeof(hdr))
+		memcpy(&hdr, data, sizeof(hdr));
+	if (size < sizeof(hdr) || hdr.id != CM_IPC_ID || hdr.size < 0 || (size_t)hdr.size != size) {
 		cd_log(LOG_WARNING, "dropped a malformed request from %s", cl ? cl->user : "a client");
 		cd_ipc_reply(c, -CM_E_PROTO, "malformed request: bad header");
 		return 0;
 	}
-	rc = cm_msg_decode((const char *)data + sizeof(*hdr), size - sizeof(*hdr), &req);
+	rc = cm_msg_decode((const char *)data + sizeof(hdr), size - sizeof(hdr), &req);
 	if (rc == 0 && req.type != CM_MSG_REQUEST)
 		rc = -CM_E_PROTO;
 	if (rc < 0) {
@@ -227,11 +230,8 @@ static int32_t ipc_closed(qb_ipcs_connection_t *c)
 
 	for (w = glue_cd->waiters; w; w = n) {
 		n = w->next;
-		if (w->conn == c) {
-			/* the write still happens; nobody waits for its result */
-			cd_repl_forget(glue_cd->repl, w->write_id);
-			waiter_remove(glue_cd, w);
-		}
+		if (w->conn == c)
+			waiter_remove(glue_cd, w); /* the write still happens; nobody waits for it */
 	}
 	return 0;
 }

@@ -30,7 +30,7 @@ static void usage(FILE *f)
 		"  -l, --log-file FILE  log file\n"
 		"  -h, --help           this text\n"
 		"  -V, --version        print the version\n\n"
-		"Signals: TERM and INT stop it cleanly; USR1 writes the blackbox.\n"
+		"Signals: TERM and INT stop it cleanly; USR1 writes the blackbox; HUP is ignored.\n"
 		"See clusterd(8).\n", SYSCONFDIR);
 }
 
@@ -51,6 +51,31 @@ static int32_t on_usr1(int32_t sig, void *data)
 	(void)sig;
 	if (cd_log_blackbox_dump(cd->conf.state_dir, path, sizeof(path)) == 0)
 		cd_log(LOG_NOTICE, "blackbox written to '%s'", path);
+	return 0;
+}
+
+static int32_t on_hup(int32_t sig, void *data)
+{
+	(void)sig;
+	(void)data;
+	cd_log(LOG_NOTICE, "SIGHUP ignored: clusterd has no configuration to reload (restart it instead)");
+	return 0;
+}
+
+/* Fail in the foreground, where the caller sees it, before daemonising. */
+static int precheck(const struct cd_conf *conf, const char *dbpath, char *err, size_t errlen)
+{
+	struct cd_db *db = NULL;
+	FILE *f = fopen(conf->log_file, "a");
+
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot open the log file '%s': %s", conf->log_file, strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	if (cd_db_open(dbpath, &db, err, errlen) < 0)
+		return -1;
+	cd_db_close(db);
 	return 0;
 }
 
@@ -153,6 +178,11 @@ int main(int argc, char **argv)
 			cd.conf.state_dir, strerror(-rc));
 		return 1;
 	}
+	cd_conf_db_path(&cd.conf, dbpath, sizeof(dbpath));
+	if (precheck(&cd.conf, dbpath, err, sizeof(err)) < 0) {
+		fprintf(stderr, "clusterd: %s\n", err);
+		return 1;
+	}
 	if (!foreground && daemon(0, 0) < 0) {
 		fprintf(stderr, "clusterd: cannot daemonise: %s\n", strerror(errno));
 		return 1;
@@ -165,7 +195,6 @@ int main(int argc, char **argv)
 	cd.started_ms = cd_wall_ms();
 	cd_log(LOG_NOTICE, "clusterd %s starting (state in '%s')", PACKAGE_VERSION, cd.conf.state_dir);
 
-	cd_conf_db_path(&cd.conf, dbpath, sizeof(dbpath));
 	if (cd_db_open(dbpath, &cd.db, err, sizeof(err)) < 0) {
 		cd_log(LOG_CRIT, "%s", err);
 		cd_log_fini();
@@ -182,6 +211,7 @@ int main(int argc, char **argv)
 	qb_loop_signal_add(cd.loop, QB_LOOP_HIGH, SIGTERM, &cd, on_stop, NULL);
 	qb_loop_signal_add(cd.loop, QB_LOOP_HIGH, SIGINT, &cd, on_stop, NULL);
 	qb_loop_signal_add(cd.loop, QB_LOOP_HIGH, SIGUSR1, &cd, on_usr1, NULL);
+	qb_loop_signal_add(cd.loop, QB_LOOP_HIGH, SIGHUP, &cd, on_hup, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	rc = cd_ipc_start(&cd);
@@ -202,5 +232,5 @@ int main(int argc, char **argv)
 	qb_loop_destroy(cd.loop);
 	cd_log(LOG_NOTICE, "clusterd stopped");
 	cd_log_fini();
-	return 0;
+	return cd.exit_code;
 }

@@ -40,6 +40,7 @@ struct cd_repl {
 	int src;                       /* chosen source, -1 until all announced */
 	struct cd_chunks chunks;
 	uint64_t syncs;
+	bool majority;                 /* the view holds a majority of configured nodes */
 
 	/* membership changes not yet written to the event log */
 	uint32_t *joined, *left;
@@ -247,6 +248,26 @@ static void log_membership(struct cd_repl *r)
 	}
 }
 
+/* Deterministic quorum of the view: a strict majority of the nodes in the
+ * replicated configuration are members. Every member computes the same
+ * answer, unlike corosync's quorum callbacks whose timing relative to the
+ * membership change varies. Recomputed at the end of every synchronisation
+ * (the nodes table only changes through the replica). */
+static bool view_majority(struct cd_repl *r)
+{
+	struct cd_db_node *nodes = NULL;
+	size_t i, n = 0, in = 0;
+
+	if (cd_db_nodes(r->db, &nodes, &n) < 0 || n == 0) {
+		free(nodes);
+		return false;
+	}
+	for (i = 0; i < n; i++)
+		in += id_in(r->members, r->nmembers, nodes[i].id);
+	free(nodes);
+	return 2 * in > n;
+}
+
 static void resend_pending(struct cd_repl *r)
 {
 	struct pending *p;
@@ -268,18 +289,19 @@ static void sync_complete(struct cd_repl *r)
 	r->ready = true;
 	r->syncs++;
 	cd_chunks_reset(&r->chunks);
+	r->majority = view_majority(r);
 	cd_db_version(r->db, &epoch, &seq);
 	rlog(r, LOG_NOTICE, "replicas synchronised: epoch %" PRId64 ", sequence %" PRId64
 	     ", source node %" PRIu32 ", %zu member(s)", epoch, seq, s->id, r->nmembers);
-	if (s->id == r->my_id && cd_db_has_cluster(r->db)) {
-		if (r->ops->quorate(r->ctx)) {
-			struct cm_msg m;
+	/* Only a view that holds a majority by both counts starts an epoch and
+	 * writes history; a minority never advances its replica. */
+	if (s->id == r->my_id && cd_db_has_cluster(r->db) && r->majority && r->ops->quorate(r->ctx)) {
+		struct cm_msg m;
 
-			cm_msg_init(&m, CM_MSG_EPOCH);
-			cm_msg_add_int(&m, (int64_t)r->view);
-			cm_msg_add_int(&m, epoch + 1);
-			send_msg(r, &m);
-		}
+		cm_msg_init(&m, CM_MSG_EPOCH);
+		cm_msg_add_int(&m, (int64_t)r->view);
+		cm_msg_add_int(&m, epoch + 1);
+		send_msg(r, &m);
 		log_membership(r);
 	}
 	free(r->joined);
@@ -420,9 +442,15 @@ static void on_write(struct cd_repl *r, const struct cm_msg *m)
 			(*pp)->resend = true;
 		return;
 	}
-	node_name(r, m->sender, name, sizeof(name));
-	rc = cd_db_apply(r->db, m, name, err, sizeof(err));
-	if (rc < 0 && rc != -CM_E_NOT_INIT)
+	if (!r->majority) {
+		/* deterministic in the view: every member refuses it alike */
+		rc = -CM_E_NO_QUORUM;
+		snprintf(err, sizeof(err), "cannot change the configuration: this partition holds no majority of the cluster's nodes");
+	} else {
+		node_name(r, m->sender, name, sizeof(name));
+		rc = cd_db_apply(r->db, m, name, err, sizeof(err));
+	}
+	if (rc < 0 && rc != -CM_E_NOT_INIT && rc != -CM_E_NO_QUORUM)
 		rlog(r, LOG_INFO, "write from node %" PRIu32 " refused: %s", m->sender, err);
 	if (pp) {
 		p = *pp;
@@ -493,16 +521,6 @@ int cd_repl_write(struct cd_repl *r, struct cm_msg *w, uint64_t *id)
 	return 0;
 }
 
-void cd_repl_forget(struct cd_repl *r, uint64_t id)
-{
-	struct pending **pp = pending_find(r, id), *p;
-
-	if (pp == NULL)
-		return;
-	p = *pp;
-	*pp = p->next;
-	pending_free(p);
-}
 
 bool cd_repl_ready(const struct cd_repl *r)
 {

@@ -5,8 +5,11 @@
  * members announce (epoch, sequence, hash); the newest replica is sent to
  * the others before the view becomes ready. Writes delivered while a view is
  * synchronising are dropped uniformly by every member and re-sent by their
- * origin once the view is ready. A quorate view that finished synchronising
- * starts a new epoch.
+ * origin once the view is ready. Writes are applied only in a view that holds
+ * a strict majority of the configured nodes (refused alike by every member
+ * otherwise); such a view, when corosync also says it is quorate, starts a
+ * new epoch once synchronised. A pending write whose client went away is
+ * still applied; only its reply is dropped.
  *
  * The transport is behind cd_repl_ops so unit tests run several replicas in
  * one process; clusterd plugs in corosync CPG.
@@ -53,8 +56,6 @@ void cd_repl_deliver(struct cd_repl *r, uint32_t sender, const void *buf, size_t
  * *id; the result comes through ops->applied. -CM_E_NOT_READY before the
  * first view. */
 int cd_repl_write(struct cd_repl *r, struct cm_msg *w, uint64_t *id);
-/* Forget a pending write (its client went away or timed out). */
-void cd_repl_forget(struct cd_repl *r, uint64_t id);
 
 bool cd_repl_ready(const struct cd_repl *r);
 enum cd_member_state cd_repl_member(const struct cd_repl *r, uint32_t id);

@@ -196,8 +196,8 @@ int cm_prop_validate(enum cm_obj_kind kind, const char *name, const char *value,
 		     char *canon, size_t canonlen, char *err, size_t errlen)
 {
 	const struct cm_prop_def *d;
-	static const struct cm_prop_def user_def = {
-		CM_OBJ_CLUSTER, "user.*", CM_PT_STRING, "", 0, CM_VALUE_MAX - 1, NULL, false, ""
+	struct cm_prop_def user_def = {
+		kind, "", CM_PT_STRING, "", 0, CM_VALUE_MAX - 1, NULL, false, ""
 	};
 
 	if (name == NULL || value == NULL) {
@@ -211,6 +211,7 @@ int cm_prop_validate(enum cm_obj_kind kind, const char *name, const char *value,
 				 name);
 			return -CM_E_PROP;
 		}
+		user_def.name = name;
 		return validate_def(&user_def, value, canon, canonlen, err, errlen);
 	}
 	d = cm_prop_find(kind, name);

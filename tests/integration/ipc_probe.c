@@ -94,9 +94,11 @@ int main(void)
 
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			const char *args[] = { bad[i] };
+			char name[64];
 
+			snprintf(name, sizeof(name), "malformed-node-name-%zu", i + 1);
 			rc = tc_request(c, CM_CMD_NODE_SHOW, args, 1, text, sizeof(text));
-			expect("malformed-node-name", rc, -CM_E_NAME, text, "is not valid");
+			expect(name, rc, -CM_E_NAME, text, "is not valid");
 		}
 	}
 	{

@@ -12,7 +12,7 @@ it_info() { printf 'INFO %s\n' "$*"; }
 it_check() { # it_check NAME REASON CMD...: pass if CMD succeeds
 	local name=$1 reason=$2
 	shift 2
-	if "$@"; then it_pass "$name"; else it_fail "$name" "$reason"; fi
+	if "$@" >/dev/null 2>&1; then it_pass "$name"; else it_fail "$name" "$reason"; fi
 }
 it_now_ms() { date +%s%3N; }
 

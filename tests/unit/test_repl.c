@@ -364,6 +364,33 @@ START_TEST(minority_epochs_do_not_beat_the_majority)
 }
 END_TEST
 
+START_TEST(minority_refuses_writes_even_if_corosync_lags)
+{
+	int64_t e0, s0, e1, s1;
+
+	form3();
+	cd_db_version(nodes[2].db, &e0, &s0);
+	nodes[2].part = 1;
+	view(0);
+	view(1);
+	/* corosync's quorum callback has not arrived yet: it still says quorate */
+	nodes[2].quorate = true;
+	run();
+	nodes[2].quorate = true;
+	write_prop(2, "", "description", "minority");
+	run();
+	ck_assert_int_eq(nodes[2].last_rc, -CM_E_NO_QUORUM);
+	/* no epoch, no membership event, no write: the minority's replica stands still */
+	cd_db_version(nodes[2].db, &e1, &s1);
+	ck_assert_int_eq(e1, e0);
+	ck_assert_int_eq(s1, s0);
+	nodes[2].part = 0;
+	view(0);
+	run();
+	assert_same(0, 2);
+}
+END_TEST
+
 START_TEST(write_during_sync_is_applied_once_ready)
 {
 	form3();
@@ -554,6 +581,7 @@ int main(void)
 	tcase_add_test(tc, refused_write_refused_everywhere);
 	tcase_add_test(tc, minority_catches_up_after_partition);
 	tcase_add_test(tc, minority_epochs_do_not_beat_the_majority);
+	tcase_add_test(tc, minority_refuses_writes_even_if_corosync_lags);
 	tcase_add_test(tc, write_during_sync_is_applied_once_ready);
 	tcase_add_test(tc, failed_send_is_retried);
 	tcase_add_test(tc, whole_cluster_restart_keeps_everything);

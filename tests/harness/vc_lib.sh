@@ -1,0 +1,1009 @@
+# shellcheck shell=bash
+# vc_lib.sh - the virtual cluster ("vcluster") test harness, as functions.
+#
+# Owns: network namespaces, veths, bridges, per-node mount namespaces and
+# the daemons it starts for one run, all recorded under the run's state dir.
+# Must never: touch a process, namespace or file it did not create, use an
+# address outside 198.18.0.0/15 and 127.0.0.0/8, or wait on a plain sleep
+# (every wait is a poll with a deadline).
+#
+# Sourced by the `vcluster` front end and by test scripts. Functions named
+# vc_* are the interface (see README.md); vc__* are internal.
+# Sourcing it does not change shell options or traps of the caller.
+
+# Variables below are for the sourcing script as well.
+# shellcheck disable=SC2034
+VC_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034
+VC_HARNESS_DIR=$VC_LIB_DIR
+# shellcheck disable=SC2034
+VC_REPO=$(cd "$VC_LIB_DIR/../.." && pwd)
+VC_ROOT=${VC_ROOT:-/run/vcluster}
+# Subnet slots are machine-wide, whatever VC_ROOT a run uses.
+VC_SLOTS=${VC_SLOTS:-/run/vcluster/slots}
+# shellcheck disable=SC2034
+VC_MAX_NODES=64
+
+# Deadlines, in seconds. One place, with the reasoning:
+# - membership: 3 nodes at token 500 form in ~1-2 s; 60 s covers 2 slow
+#   cores, a larger N and clusterd start-up.
+# - ready: a daemon's IPC answers within ~100 ms of its exec.
+# - stop: corosync leaves the ring in < 1 s on SIGTERM; clusterd is ours.
+# - kill: SIGKILL'd processes vanish (or turn Z) in milliseconds.
+VC_UP_TIMEOUT_S=${VC_UP_TIMEOUT_S:-60}
+VC_READY_TIMEOUT_S=${VC_READY_TIMEOUT_S:-15}
+VC_STOP_TIMEOUT_S=${VC_STOP_TIMEOUT_S:-15}
+VC_KILL_TIMEOUT_S=${VC_KILL_TIMEOUT_S:-10}
+# Bound on one query (corosync-quorumtool, cluadmin) so a paused node
+# cannot hang a poll.
+VC_QUERY_TIMEOUT_S=${VC_QUERY_TIMEOUT_S:-3}
+
+# The lock on a run is held on this fd by mutating verbs. Daemons never
+# inherit it (vc__spawn closes every fd above 2), else a daemon would hold
+# the lock forever, or a caller's pipe open.
+VC_LOCK_FD=9
+
+# ---------------------------------------------------------------- messages
+
+vc_err() { printf 'vcluster: %s\n' "$*" >&2; }
+vc_die() { vc_err "$@"; exit 1; }
+vc_info() { [[ ${VC_QUIET:-0} == 1 ]] || printf 'vcluster: %s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- time, polling
+
+# Milliseconds since boot (monotonic; /proc/uptime has 10 ms resolution).
+vc_now_ms() {
+	local up
+	read -r up _ </proc/uptime
+	up=${up/./}
+	printf '%s\n' "$((10#$up * 10))"
+}
+
+# vc_wait TIMEOUT_S CMD [ARGS...]: run CMD every 100 ms until it succeeds
+# (return 0) or TIMEOUT_S seconds have passed (return 1).
+vc_wait() {
+	local timeout_s=$1
+	shift
+	vc_wait_ms "$((timeout_s * 1000))" "$@"
+}
+
+# vc_wait_ms TIMEOUT_MS CMD [ARGS...]: the same, in milliseconds.
+vc_wait_ms() {
+	local deadline
+	deadline=$(($(vc_now_ms) + $1))
+	shift
+	while :; do
+		if "$@"; then
+			return 0
+		fi
+		if (($(vc_now_ms) >= deadline)); then
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# ---------------------------------------------------------------- processes
+
+# vc_alive PID: true if PID exists and is not a zombie. This machine's init
+# reaps late, so a killed process may linger as Z: that counts as dead.
+# (Daemons are disowned at start: bash reaps those that die while the
+# command that started them runs, without printing job notices; once that
+# command has exited, init reaps them.)
+vc_alive() {
+	local s
+	[[ ${1:-} =~ ^[0-9]+$ ]] || return 1
+	{ read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
+	s=${s##*) }
+	s=${s%% *}
+	[[ $s != Z && $s != X ]]
+}
+
+# vc_stopped PID: true if PID is alive and stopped (SIGSTOP).
+vc_stopped() {
+	local s
+	{ read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
+	s=${s##*) }
+	s=${s%% *}
+	[[ $s == T || $s == t ]]
+}
+
+# vc__all_dead PID...: true if none of the PIDs is alive.
+vc__all_dead() {
+	local p
+	for p in "$@"; do
+		if vc_alive "$p"; then
+			return 1
+		fi
+	done
+	return 0
+}
+
+# vc_ns_pids NS: live PIDs in network namespace NS, one per line.
+vc_ns_pids() {
+	local p
+	[[ -e /run/netns/$1 ]] || return 0
+	for p in $(ip netns pids "$1" 2>/dev/null); do
+		if vc_alive "$p"; then
+			printf '%s\n' "$p"
+		fi
+	done
+}
+
+vc__ns_empty() {
+	[[ -z $(vc_ns_pids "$1") ]]
+}
+
+# vc__shm_clean PID...: remove /dev/shm entries that libqb created for these
+# PIDs (qb-*-PID-*), left behind when a process was killed. A PID that is
+# alive again belongs to someone else now: its files are left alone.
+vc__shm_clean() {
+	local p f
+	for p in "$@"; do
+		[[ $p =~ ^[0-9]+$ ]] || continue
+		if vc_alive "$p"; then
+			continue
+		fi
+		# files (qb-corosync-PID-blackbox-*) and, per IPC connection,
+		# directories (qb-SERVERPID-CLIENTPID-N-XXXXXX)
+		for f in /dev/shm/qb-*-"$p"-* /dev/shm/qb-"$p"-*; do
+			[[ -e $f ]] || continue
+			rm -rf --one-file-system -- "$f"
+		done
+	done
+}
+
+# ---------------------------------------------------------------- the run
+
+# vc_resolve: set VC_DIR to the selected run (env VC_DIR, else the default).
+vc_resolve() {
+	local d
+	if [[ -n ${VC_DIR:-} ]]; then
+		d=$VC_DIR
+	elif [[ -L $VC_ROOT/default ]]; then
+		d=$(readlink -- "$VC_ROOT/default")
+	else
+		vc_err "no run selected: set VC_DIR or run 'vcluster up' first"
+		return 1
+	fi
+	[[ $d == /* ]] || d=$PWD/$d
+	VC_DIR=${d%/}
+}
+
+# vc_load: select the run and read its env file (VC_PREFIX, VC_SLOT,
+# VC_NODES, VC_TOKEN, VC_TOKEN_COEFF, VC_NAME, VC_CLUADMIN, VC_CLUSTERD).
+vc_load() {
+	vc_resolve || return 1
+	if [[ ! -f $VC_DIR/env ]]; then
+		vc_err "$VC_DIR: no such run (no env file)"
+		return 1
+	fi
+	# shellcheck source=/dev/null
+	source "$VC_DIR/env"
+	[[ -n ${VC_PREFIX:-} && -n ${VC_SLOT:-} && -n ${VC_NODES:-} ]] || {
+		vc_err "$VC_DIR/env: incomplete"
+		return 1
+	}
+	# daemons and commands run in nodes inherit it (fence agents need it)
+	export VC_DIR
+}
+
+# vc_in_node: true when called from inside a node of the run (its private
+# /run hides /run/netns). vcluster then re-executes itself in the mount
+# namespace of the run's anchor, which is the host's.
+vc_in_node() { [[ ! -e /run/netns/$VC_PREFIX-br ]]; }
+
+vc_anchor_pid() {
+	vc_live_pid br anchor
+}
+
+vc_nodes() {
+	local i
+	for ((i = 1; i <= VC_NODES; i++)); do
+		printf 'n%d\n' "$i"
+	done
+}
+
+# vc__node_idx NODE: print N for node "nN" of this run, fail otherwise.
+vc__node_idx() {
+	local n=${1#n}
+	if [[ $1 == n* && $n =~ ^[1-9][0-9]*$ ]] && ((n <= VC_NODES)); then
+		printf '%s\n' "$n"
+		return 0
+	fi
+	vc_err "unknown node '$1' (this run has n1..n$VC_NODES)"
+	return 1
+}
+
+vc__check_node() { vc__node_idx "$1" >/dev/null; }
+vc_ns() { printf '%s-%s\n' "$VC_PREFIX" "$1"; }
+vc_node_dir() { printf '%s/%s\n' "$VC_DIR" "$1"; }
+
+# vc_ip NODE: the node's cluster address (eth0).  vc_san_ip NODE: storage.
+vc_ip() {
+	local i
+	i=$(vc__node_idx "$1") || return 1
+	printf '198.18.%d.%d\n' "$VC_SLOT" "$i"
+}
+vc_san_ip() {
+	local i
+	i=$(vc__node_idx "$1") || return 1
+	printf '198.19.%d.%d\n' "$VC_SLOT" "$i"
+}
+vc_san_target_ip() { printf '198.19.%d.254\n' "$VC_SLOT"; }
+
+# ---- the pids file: lines "node role pid", the current process per role.
+# pids.all keeps every PID ever started, for /dev/shm cleanup at down.
+
+# vc_pid NODE ROLE: print the recorded PID (may be dead).
+vc_pid() {
+	[[ -f $VC_DIR/pids ]] || return 0
+	awk -v n="$1" -v r="$2" '$1 == n && $2 == r { p = $3 } END { if (p != "") print p }' "$VC_DIR/pids"
+}
+
+vc__pid_set() {
+	local node=$1 role=$2 pid=$3 tmp
+	tmp=$VC_DIR/pids.tmp.$$
+	{
+		if [[ -f $VC_DIR/pids ]]; then
+			awk -v n="$node" -v r="$role" '!($1 == n && $2 == r)' "$VC_DIR/pids"
+		fi
+		if [[ -n $pid ]]; then
+			printf '%s %s %s\n' "$node" "$role" "$pid"
+		fi
+	} >"$tmp"
+	mv -f -- "$tmp" "$VC_DIR/pids"
+	if [[ -n $pid ]]; then
+		printf '%s %s %s\n' "$node" "$role" "$pid" >>"$VC_DIR/pids.all"
+	fi
+}
+
+vc__pid_clear() { vc__pid_set "$1" "$2" ""; }
+
+# vc__in_ns PID NS: PID lives in network namespace NS. A recorded PID whose
+# process died may have been reused by a stranger: never signal or enter a
+# recorded PID without this check. (Inside a node /run/netns is hidden and
+# the record is trusted.)
+vc__in_ns() {
+	local mine ino
+	mine=$(readlink "/proc/$1/ns/net" 2>/dev/null) || return 1
+	[[ -e /run/netns/$2 ]] || return 0
+	ino=$(stat -L -c %i "/run/netns/$2" 2>/dev/null) || return 1
+	[[ $mine == "net:[$ino]" ]]
+}
+
+# vc_live_pid NODE ROLE: print the PID of that daemon of NODE (NODE "br"
+# for the run's anchor) if it is alive and really ours; fail otherwise.
+vc_live_pid() {
+	local p
+	p=$(vc_pid "$1" "$2")
+	[[ -n $p ]] && vc_alive "$p" && vc__in_ns "$p" "$VC_PREFIX-$1" && printf '%s\n' "$p"
+}
+
+# vc_node_alive NODE ROLE: true if that daemon of NODE is alive.
+vc_node_alive() { vc_live_pid "$1" "$2" >/dev/null; }
+
+# vc_node_pids NODE: every live process of the node (its network namespace).
+vc_node_pids() { vc_ns_pids "$(vc_ns "$1")"; }
+
+# vc_powered NODE: true if any process of the node is alive ("power on").
+vc_powered() { [[ -n $(vc_node_pids "$1") ]]; }
+
+# ---------------------------------------------------------------- locking
+
+# vc_lock: take the run's lock on fd 9 (held until the process exits).
+vc_lock() {
+	eval "exec $VC_LOCK_FD>>\"\$VC_DIR/lock\"" || return 1
+	if ! flock -w 120 "$VC_LOCK_FD"; then
+		vc_err "$VC_DIR: another vcluster command holds the lock for > 120 s"
+		return 1
+	fi
+}
+
+# ---------------------------------------------------------------- running in a node
+
+# vc_exec NODE CMD...: run CMD in the node's network and mount namespaces
+# (its private /run, /etc/corosync, ...), in the caller's directory when the
+# node can see it.
+vc_exec() {
+	local node=$1 holder
+	shift
+	vc__check_node "$node" || return 1
+	(($#)) || {
+		vc_err "exec: no command"
+		return 1
+	}
+	if ! holder=$(vc_live_pid "$node" holder); then
+		vc_err "$node is down (no namespace holder); try 'vcluster start $node'"
+		return 1
+	fi
+	# shellcheck disable=SC2016
+	nsenter -t "$holder" -m -n -- sh -c 'cd "$1" 2>/dev/null || cd /; shift; exec "$@"' vc-exec "$PWD" "$@"
+}
+
+# vc_query NODE CMD...: vc_exec bounded by VC_QUERY_TIMEOUT_S, for polls.
+vc_query() {
+	local node=$1 holder
+	shift
+	holder=$(vc_live_pid "$node" holder) || return 1
+	timeout -k 1 "$VC_QUERY_TIMEOUT_S" nsenter -t "$holder" -m -n -- "$@"
+}
+
+# vc_membership NODE: print "COUNT RING_ID" as NODE's corosync sees them
+# (fails if corosync does not answer). corosync-quorumtool exits 2 when not
+# quorate but still prints.
+vc_membership() {
+	local out
+	out=$(vc_query "$1" corosync-quorumtool -s -p 2>/dev/null) || [[ -n $out ]] || return 1
+	awk '/^Nodes:/ { n = $2 } /^Ring ID:/ { r = $3 } END { if (n == "" || r == "") exit 1; print n, r }' <<<"$out"
+}
+
+# vc_members NODE: print how many members NODE's corosync sees.
+vc_members() {
+	local m
+	m=$(vc_membership "$1") || return 1
+	printf '%s\n' "${m%% *}"
+}
+
+vc__members_is() {
+	local m
+	m=$(vc_members "$1") && [[ $m == "$2" ]]
+}
+
+# vc_all_see COUNT [NODE...]: every NODE (default: all) sees COUNT members
+# and all of them the same ring id (so a woken node's stale view is not
+# taken for a re-formed ring).
+vc_all_see() {
+	local want=$1 node m ring="" nodes
+	shift
+	if (($# == 0)); then
+		mapfile -t nodes < <(vc_nodes)
+		set -- "${nodes[@]}"
+	fi
+	for node in "$@"; do
+		m=$(vc_membership "$node") || return 1
+		[[ ${m%% *} == "$want" ]] || return 1
+		[[ -z $ring || $ring == "${m#* }" ]] || return 1
+		ring=${m#* }
+	done
+}
+
+# vc_wait_members NODE COUNT [TIMEOUT_S]: poll until NODE sees COUNT members.
+vc_wait_members() {
+	vc_wait "${3:-$VC_UP_TIMEOUT_S}" vc__members_is "$1" "$2"
+}
+
+
+# vc_clusterd_up_count NODE: print how many nodes `cluadmin node list
+# --json` on NODE reports with state "Up".
+vc_clusterd_up_count() {
+	local out
+	out=$(vc_query "$1" "$VC_CLUADMIN" node list --json 2>/dev/null) || return 1
+	if command -v jq >/dev/null; then
+		jq -e '[.nodes[] | select(.state == "Up")] | length' <<<"$out" 2>/dev/null
+	else
+		grep -o '"state"[[:space:]]*:[[:space:]]*"Up"' <<<"$out" | wc -l
+	fi
+}
+
+vc__clusterd_up_is() {
+	local c
+	c=$(vc_clusterd_up_count "$1") && [[ $c == "$2" ]]
+}
+
+# ---------------------------------------------------------------- network
+
+vc__sysctl_ns() {
+	# IPv6 off in every namespace of ours: no link-local or ::1 addresses,
+	# only the 198.18/15 and 127/8 ones we assign.
+	# shellcheck disable=SC2016
+	ip netns exec "$1" sh -c 'for f in /proc/sys/net/ipv6/conf/all/disable_ipv6 /proc/sys/net/ipv6/conf/default/disable_ipv6; do [ -e "$f" ] && echo 1 >"$f"; done; exit 0'
+}
+
+vc__ns_add() {
+	ip netns add "$1" || return 1
+	vc__sysctl_ns "$1" || return 1
+	ip -n "$1" link set lo up
+}
+
+# vc__net_create: the br namespace with brc/brs, san, and one per node.
+vc__net_create() {
+	local br i ns
+	br=$(vc_ns br)
+	vc__ns_add "$br" || return 1
+	ip -n "$br" link add brc type bridge stp_state 0 forward_delay 0 || return 1
+	ip -n "$br" link add brs type bridge stp_state 0 forward_delay 0 || return 1
+	ip -n "$br" link set brc up || return 1
+	ip -n "$br" link set brs up || return 1
+
+	ns=$(vc_ns san)
+	vc__ns_add "$ns" || return 1
+	ip -n "$br" link add san-s type veth peer name eth0 netns "$ns" || return 1
+	ip -n "$br" link set san-s master brs up || return 1
+	ip -n "$ns" addr add "$(vc_san_target_ip)/24" dev eth0 || return 1
+	ip -n "$ns" link set eth0 up || return 1
+
+	for ((i = 1; i <= VC_NODES; i++)); do
+		ns=$(vc_ns "n$i")
+		vc__ns_add "$ns" || return 1
+		ip -n "$br" link add "n$i-c" type veth peer name eth0 netns "$ns" || return 1
+		ip -n "$br" link add "n$i-s" type veth peer name eth1 netns "$ns" || return 1
+		ip -n "$br" link set "n$i-c" master brc up || return 1
+		ip -n "$br" link set "n$i-s" master brs up || return 1
+		ip -n "$ns" addr add "198.18.$VC_SLOT.$i/24" dev eth0 || return 1
+		ip -n "$ns" addr add "198.19.$VC_SLOT.$i/24" dev eth1 || return 1
+		ip -n "$ns" link set eth0 up || return 1
+		ip -n "$ns" link set eth1 up || return 1
+	done
+}
+
+# vc_cut NODE / vc_heal NODE: cluster link of NODE down/up on the bridge
+# side. Storage (eth1) is untouched.
+vc_cut() {
+	vc__check_node "$1" || return 1
+	ip -n "$(vc_ns br)" link set "$1-c" down
+}
+vc_heal() {
+	vc__check_node "$1" || return 1
+	ip -n "$(vc_ns br)" link set "$1-c" up
+}
+
+# vc_link_state NODE: "up" or "cut".
+vc_link_state() {
+	if ip -n "$(vc_ns br)" -o link show "$1-c" 2>/dev/null | grep -q '[<,]UP[,>]'; then
+		echo up
+	else
+		echo cut
+	fi
+}
+
+# ---------------------------------------------------------------- cluster files
+
+vc__cluster_create() {
+	local i args=()
+	for ((i = 1; i <= VC_NODES; i++)); do
+		args+=(--node "n$i=198.18.$VC_SLOT.$i")
+	done
+	if [[ ! -x $VC_CLUADMIN ]]; then
+		vc_err "cluadmin not found or not executable: $VC_CLUADMIN (build it, or set VC_CLUADMIN)"
+		return 1
+	fi
+	if ! "$VC_CLUADMIN" cluster create "$VC_NAME" "${args[@]}" --dir "$VC_DIR/cluster" \
+		--token "$VC_TOKEN" --token-coefficient "$VC_TOKEN_COEFF" >"$VC_DIR/cluadmin-create.out" 2>&1; then
+		vc_err "'$VC_CLUADMIN cluster create' failed:"
+		sed 's/^/  /' "$VC_DIR/cluadmin-create.out" >&2
+		return 1
+	fi
+	local f
+	for f in corosync.conf authkey; do
+		[[ -f $VC_DIR/cluster/$f ]] || {
+			vc_err "cluadmin cluster create did not write $f"
+			return 1
+		}
+	done
+	if [[ $VC_CLUSTERD != none ]]; then
+		for f in clusterd.conf cluster.db; do
+			[[ -f $VC_DIR/cluster/$f ]] || {
+				vc_err "cluadmin cluster create did not write $f"
+				return 1
+			}
+		done
+	fi
+}
+
+# vc__node_prepare NODE: the node dir is the node's disk: files from the
+# cluster dir are copied only where the node has none, so a node keeps its
+# cluster.db (and any config a test edited in place) across kill/start.
+vc__node_prepare() {
+	local nd
+	nd=$(vc_node_dir "$1")
+	mkdir -p "$nd"/{etc-corosync,var-lib-corosync,log,lib,runfs} || return 1
+	vc__copy_new 0644 "$VC_DIR/cluster/corosync.conf" "$nd/etc-corosync/corosync.conf" &&
+		vc__copy_new 0400 "$VC_DIR/cluster/authkey" "$nd/etc-corosync/authkey" &&
+		vc__copy_new 0644 "$VC_DIR/cluster/clusterd.conf" "$nd/clusterd.conf" &&
+		vc__copy_new 0644 "$VC_DIR/cluster/cluster.db" "$nd/lib/cluster.db"
+}
+
+# vc__copy_new MODE SRC DST: copy if SRC exists and DST does not.
+vc__copy_new() {
+	[[ -f $2 && ! -e $3 ]] || return 0
+	install -m "$1" -- "$2" "$3"
+}
+
+# ---------------------------------------------------------------- daemons
+
+# The holder: a process that owns the node's mount namespace. /run becomes a
+# tmpfs (corosync's pid file is compiled in as /var/run/corosync.pid); if the
+# run dir lives under /run it is bound back at the same path, so the node
+# sees its own files where the host does. The tmpfs is built at a staging
+# point and moved onto /run, because mounting straight onto /run would hide
+# the run dir before it could be bound. mount -n: never write the host's
+# /run/mount/utab (and after the move, /run is not the host's anyway).
+# shellcheck disable=SC2016
+VC__HOLDER_SH='set -e
+nd=$1 rundir=$2 rel=$3
+mount -n --bind "$nd/etc-corosync" /etc/corosync
+mount -n --bind "$nd/var-lib-corosync" /var/lib/corosync
+mount -n --bind "$nd/log" /var/log/corosync
+mount -n -t tmpfs -o mode=0755,size=64m vc-run "$nd/runfs"
+if [ -n "$rel" ]; then
+	mkdir -p "$nd/runfs/$rel"
+	mount -n --bind "$rundir" "$nd/runfs/$rel"
+fi
+mount -n --move "$nd/runfs" /run
+mkdir -p /run/lock /run/corosync /run/clusterd
+exec sleep infinity'
+
+vc__comm_is() {
+	local c
+	{ read -r c <"/proc/$1/comm"; } 2>/dev/null || return 1
+	[[ $c == "$2" ]]
+}
+
+# vc__started PID [COMM]: the exec chain went past setsid and nsenter (or
+# reached COMM), or PID died.
+vc__started() {
+	local c
+	vc_alive "$1" || return 0
+	{ read -r c <"/proc/$1/comm"; } 2>/dev/null || return 0
+	if [[ -n ${2:-} ]]; then
+		[[ $c == "$2" ]]
+	else
+		[[ $c != setsid && $c != nsenter ]]
+	fi
+}
+
+vc__holder_start() {
+	local node=$1 nd rel="" pid
+	nd=$(vc_node_dir "$node")
+	if [[ $VC_DIR == /run/* ]]; then
+		rel=${VC_DIR#/run/}
+	fi
+	vc__spawn "$nd/holder.out" ip netns exec "$(vc_ns "$node")" unshare -m --propagation private -- \
+		sh -c "$VC__HOLDER_SH" vc-holder "$nd" "$VC_DIR" "$rel"
+	pid=$VC__SPAWNED
+	vc__pid_set "$node" holder "$pid"
+	vc_wait "$VC_READY_TIMEOUT_S" vc__started "$pid" sleep || true
+	if ! vc__comm_is "$pid" sleep; then
+		vc_err "$node: namespace holder (pid $pid) failed; see $nd/holder.out:"
+		tail -n 5 "$nd/holder.out" | sed 's/^/  /' >&2
+		return 1
+	fi
+}
+
+# vc__spawn OUTFILE CMD...: start CMD in the background in a session of its
+# own (setsid: a Ctrl-C at the terminal does not reach it), stdin from
+# /dev/null, stdout+stderr appended to OUTFILE, and no fd above 2 from us
+# (the run lock, a caller's $(...) pipe). Sets VC__SPAWNED to its PID: the
+# exec chain (setsid, nsenter, ip netns exec, unshare, sh -c exec) keeps it.
+vc__spawn() {
+	local out=$1
+	shift
+	(
+		for fd in /proc/"$BASHPID"/fd/*; do
+			fd=${fd##*/}
+			if ((fd > 2)); then
+				eval "exec $fd>&-" 2>/dev/null || true
+			fi
+		done
+		exec setsid "$@" </dev/null >>"$out" 2>&1
+	) &
+	VC__SPAWNED=$!
+	# bash reaps it if it dies while we run, without a job notice
+	disown "$VC__SPAWNED"
+}
+
+# The anchor: a process in the host's mount namespace (nsenter --net does not
+# create a mount namespace) and in the br network namespace, so `down` kills
+# it with the rest. Commands run inside a node (a fence agent called by
+# clusterd) use it to get back to the host's view of /run/netns.
+vc__anchor_start() {
+	local pid
+	vc__spawn /dev/null nsenter --net="/run/netns/$(vc_ns br)" -- sleep infinity
+	pid=$VC__SPAWNED
+	vc__pid_set br anchor "$pid"
+	vc_wait "$VC_READY_TIMEOUT_S" vc__started "$pid" sleep || true
+	vc__comm_is "$pid" sleep || {
+		vc_err "anchor process (pid $pid) failed to start"
+		return 1
+	}
+}
+
+# vc__launch NODE ROLE COMM CMD...: start CMD in the node's namespaces
+# (vc__spawn), output to <nodedir>/ROLE.out; record its PID. COMM is
+# the process name to wait for ("" = anything past setsid/nsenter).
+vc__launch() {
+	local node=$1 role=$2 comm=$3 nd holder pid
+	shift 3
+	nd=$(vc_node_dir "$node")
+	holder=$(vc_pid "$node" holder)
+	vc__spawn "$nd/$role.out" nsenter -t "$holder" -m -n -- "$@"
+	pid=$VC__SPAWNED
+	vc__pid_set "$node" "$role" "$pid"
+	vc_wait "$VC_READY_TIMEOUT_S" vc__started "$pid" "$comm" || true
+	if ! vc_alive "$pid"; then
+		vc_err "$node: $role (pid $pid) exited at start; see $nd/$role.out:"
+		tail -n 5 "$nd/$role.out" | sed 's/^/  /' >&2
+		return 1
+	fi
+}
+
+vc__corosync_ready() {
+	vc_node_alive "$1" corosync || return 0 # dead: stop waiting, the caller reports it
+	vc_query "$1" corosync-cmapctl -g totem.cluster_name >/dev/null 2>&1
+}
+
+vc__corosync_start() {
+	local node=$1 nd
+	nd=$(vc_node_dir "$node")
+	vc__launch "$node" corosync corosync corosync -f || return 1
+	vc_wait "$VC_READY_TIMEOUT_S" vc__corosync_ready "$node" || true
+	if ! vc_node_alive "$node" corosync; then
+		vc_err "$node: corosync died at start; see $nd/corosync.out and $nd/log/corosync.log:"
+		tail -n 5 "$nd/corosync.out" | sed 's/^/  /' >&2
+		return 1
+	fi
+	if ! vc_query "$node" corosync-cmapctl -g totem.cluster_name >/dev/null 2>&1; then
+		vc_err "$node: corosync (pid $(vc_pid "$node" corosync)) does not answer IPC after ${VC_READY_TIMEOUT_S}s"
+		return 1
+	fi
+}
+
+vc__clusterd_start() {
+	local node=$1 nd
+	nd=$(vc_node_dir "$node")
+	if [[ ! -x $VC_CLUSTERD ]]; then
+		vc_err "clusterd not found or not executable: $VC_CLUSTERD (build it, set VC_CLUSTERD, or VC_CLUSTERD=none)"
+		return 1
+	fi
+	vc__launch "$node" clusterd "" "$VC_CLUSTERD" -f -c "$nd/clusterd.conf" -s "$nd/lib" -l "$nd/log/clusterd.log"
+}
+
+# vc_start NODE: holder (if needed), corosync, clusterd; each only if it is
+# not running already.
+vc_start() {
+	local node=$1
+	vc__check_node "$node" || return 1
+	vc__node_prepare "$node" || return 1
+	if ! vc_node_alive "$node" holder; then
+		# Without its holder a node has no mount namespace to start into;
+		# whatever still runs there (someone killed only the holder) goes.
+		if vc_powered "$node"; then
+			vc_info "$node: processes without a holder; killing them first"
+			vc_kill "$node" || return 1
+		fi
+		vc__pid_clear "$node" corosync
+		vc__pid_clear "$node" clusterd
+		vc__holder_start "$node" || return 1
+	fi
+	if ! vc_node_alive "$node" corosync; then
+		vc__corosync_start "$node" || return 1
+	fi
+	if [[ $VC_CLUSTERD != none ]] && ! vc_node_alive "$node" clusterd; then
+		vc__clusterd_start "$node" || return 1
+	fi
+}
+
+# vc__term ROLE NODE...: SIGTERM that daemon on every NODE, wait for all of
+# them, SIGKILL at the deadline. Stopping several at once overlaps the
+# ~1 s each corosync takes to leave the ring.
+vc__term() {
+	local role=$1 node pid pids=() rc=0
+	shift
+	for node in "$@"; do
+		if pid=$(vc_live_pid "$node" "$role"); then
+			kill -TERM "$pid" 2>/dev/null || true
+			if vc_stopped "$pid"; then
+				kill -CONT "$pid" 2>/dev/null || true
+			fi
+			pids+=("$pid")
+		fi
+	done
+	if ((${#pids[@]})) && ! vc_wait "$VC_STOP_TIMEOUT_S" vc__all_dead "${pids[@]}"; then
+		for pid in "${pids[@]}"; do
+			if vc_alive "$pid"; then
+				vc_err "$role (pid $pid) ignored SIGTERM for ${VC_STOP_TIMEOUT_S}s; SIGKILL"
+				kill -KILL "$pid" 2>/dev/null || true
+			fi
+		done
+		if ! vc_wait "$VC_KILL_TIMEOUT_S" vc__all_dead "${pids[@]}"; then
+			vc_err "$role: some of pids ${pids[*]} survive SIGKILL"
+			rc=1
+		fi
+	fi
+	for node in "$@"; do
+		pid=$(vc_pid "$node" "$role")
+		if [[ -n $pid ]] && ! vc_alive "$pid"; then
+			vc__shm_clean "$pid"
+			vc__pid_clear "$node" "$role"
+		fi
+	done
+	return "$rc"
+}
+
+# vc_stop NODE...: graceful: clusterd first, then corosync. Holders stay.
+vc_stop() {
+	local node
+	for node in "$@"; do
+		vc__check_node "$node" || return 1
+	done
+	vc__term clusterd "$@" || return 1
+	vc__term corosync "$@"
+}
+
+# vc__kill_ns NS: SIGKILL every process in NS until none is left. Appends
+# the PIDs killed to the array VC__KILLED.
+vc__kill_ns() {
+	local ns=$1 deadline p pids
+	deadline=$(($(vc_now_ms) + VC_KILL_TIMEOUT_S * 1000))
+	while :; do
+		pids=$(vc_ns_pids "$ns")
+		[[ -n $pids ]] || break
+		for p in $pids; do
+			kill -KILL "$p" 2>/dev/null || true
+			VC__KILLED+=("$p")
+		done
+		if (($(vc_now_ms) >= deadline)); then
+			vc_err "$ns: processes survive SIGKILL: $(echo "$pids" | tr '\n' ' ')"
+			return 1
+		fi
+		vc_wait 1 vc__ns_empty "$ns" || true
+	done
+}
+
+# vc_kill NODE: power off: SIGKILL every process of the node, the holder
+# included (its mount namespace goes with it), then clean their /dev/shm.
+vc_kill() {
+	local node=$1 rc=0 role p
+	vc__check_node "$node" || return 1
+	VC__KILLED=()
+	vc__kill_ns "$(vc_ns "$node")" || rc=1
+	for role in holder corosync clusterd; do
+		p=$(vc_pid "$node" "$role")
+		[[ -n $p ]] && VC__KILLED+=("$p")
+		vc__pid_clear "$node" "$role"
+	done
+	vc__shm_clean "${VC__KILLED[@]}"
+	return "$rc"
+}
+
+# vc_signal NODE SIG: send SIG to every process of the node.
+vc_signal() {
+	local p
+	vc__check_node "$1" || return 1
+	for p in $(vc_node_pids "$1"); do
+		kill "-$2" "$p" 2>/dev/null || true
+	done
+}
+vc_pause() { vc_signal "$1" STOP; }
+vc_resume() { vc_signal "$1" CONT; }
+
+# ---------------------------------------------------------------- up / down
+
+vc__slot_alloc() {
+	local s start i
+	start=$((RANDOM % 250))
+	for ((i = 0; i < 250; i++)); do
+		s=$(((start + i) % 250 + 1))
+		# mkdir -p each time: a concurrent down may rmdir an empty VC_SLOTS
+		mkdir -p "$VC_SLOTS" || return 1
+		if mkdir "$VC_SLOTS/$s" 2>/dev/null; then
+			printf '%s\n' "$VC_DIR" >"$VC_SLOTS/$s/owner"
+			VC_SLOT=$s
+			return 0
+		fi
+	done
+	vc_err "no free subnet slot in $VC_SLOTS (1..250 all taken; stale ones belong to runs not brought down)"
+	return 1
+}
+
+vc__slot_free() {
+	local d=$VC_SLOTS/${VC_SLOT:-x} owner=""
+	[[ -d $d ]] || return 0
+	{ read -r owner <"$d/owner"; } 2>/dev/null || true
+	if [[ $owner == "$VC_DIR" ]]; then
+		rm -f -- "$d/owner"
+		rmdir -- "$d"
+	fi
+}
+
+vc__write_env() {
+	{
+		printf '# vcluster run, written by vcluster up\n'
+		printf 'VC_PREFIX=%q\nVC_SLOT=%q\nVC_NODES=%q\nVC_TOKEN=%q\nVC_TOKEN_COEFF=%q\n' \
+			"$VC_PREFIX" "$VC_SLOT" "$VC_NODES" "$VC_TOKEN" "$VC_TOKEN_COEFF"
+		printf 'VC_NAME=%q\nVC_CLUADMIN=%q\nVC_CLUSTERD=%q\n' "$VC_NAME" "$VC_CLUADMIN" "$VC_CLUSTERD"
+	} >"$VC_DIR/env.tmp" && mv -f -- "$VC_DIR/env.tmp" "$VC_DIR/env"
+}
+
+vc__check_tools() {
+	local t missing=()
+	for t in ip unshare nsenter setsid flock timeout corosync corosync-quorumtool corosync-cmapctl awk; do
+		command -v "$t" >/dev/null || missing+=("$t")
+	done
+	((${#missing[@]} == 0)) || {
+		vc_err "missing tools: ${missing[*]}"
+		return 1
+	}
+	[[ $EUID == 0 ]] || {
+		vc_err "must run as root (namespaces, mounts)"
+		return 1
+	}
+}
+
+# vc__new_run: pick a prefix, create the run dir (VC_DIR if given, else
+# VC_ROOT/<prefix>), take a slot. Sets VC_PREFIX VC_SLOT VC_DIR, and
+# VC__DIR_CREATED=1 once the dir was created by us (only then may a failed
+# up remove it: an existing VC_DIR is somebody else's run).
+vc__new_run() {
+	local tries hex
+	for ((tries = 0; tries < 20; tries++)); do
+		mkdir -p "$VC_ROOT" || return 1
+		hex=$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
+		VC_PREFIX=vc$hex
+		# the prefix must be unused by any namespace on the machine
+		if ip netns list | awk '{print $1}' | grep -q "^$VC_PREFIX-"; then
+			continue
+		fi
+		if [[ -n ${VC_DIR:-} ]]; then
+			[[ $VC_DIR == /* ]] || VC_DIR=$PWD/$VC_DIR
+			VC_DIR=${VC_DIR%/}
+			mkdir -p -- "$(dirname -- "$VC_DIR")" || return 1
+			mkdir -- "$VC_DIR" 2>/dev/null || {
+				vc_err "VC_DIR=$VC_DIR exists already; pick a new one or 'down' that run"
+				return 1
+			}
+		else
+			VC_DIR=$VC_ROOT/$VC_PREFIX
+			mkdir -- "$VC_DIR" 2>/dev/null || continue
+		fi
+		# from here on the dir is ours: a failed up may remove it
+		VC__DIR_CREATED=1
+		printf '%s\n' "$VC_PREFIX" >"$VC_DIR/prefix"
+		vc__slot_alloc || return 1
+		return 0
+	done
+	vc_err "could not find a free run prefix"
+	return 1
+}
+
+# vc_up: needs VC_NODES, VC_TOKEN, VC_TOKEN_COEFF, VC_NAME, VC_CLUADMIN,
+# VC_CLUSTERD set; VC_DIR optional. Leaves VC_DIR set. On failure the caller
+# must run vc_down (the vcluster front end does, from a trap).
+vc_up() {
+	local node t0
+	t0=$(vc_now_ms)
+	vc__check_tools || return 1
+	case ${VC_DIR:-} in
+	/etc/corosync* | /var/lib/corosync* | /var/log/corosync*)
+		vc_err "VC_DIR must not be under a directory the nodes bind over"
+		return 1
+		;;
+	esac
+	if [[ $VC_CLUSTERD != none && ! -x $VC_CLUSTERD ]]; then
+		vc_err "clusterd not found or not executable: $VC_CLUSTERD (build it, set VC_CLUSTERD, or VC_CLUSTERD=none)"
+		return 1
+	fi
+	vc__new_run || return 1
+	export VC_DIR
+	vc__write_env || return 1
+	vc_info "run $VC_PREFIX, slot $VC_SLOT (198.18.$VC_SLOT.0/24 cluster, 198.19.$VC_SLOT.0/24 storage), dir $VC_DIR"
+	vc__net_create || {
+		vc_err "network setup failed"
+		return 1
+	}
+	vc__anchor_start || return 1
+	vc__cluster_create || return 1
+	for node in $(vc_nodes); do
+		vc__node_prepare "$node" || return 1
+	done
+	# all holders and corosyncs first, so the ring forms in one go
+	for node in $(vc_nodes); do
+		vc__holder_start "$node" || return 1
+	done
+	for node in $(vc_nodes); do
+		vc__launch "$node" corosync corosync corosync -f || return 1
+	done
+	for node in $(vc_nodes); do
+		vc_wait "$VC_READY_TIMEOUT_S" vc__corosync_ready "$node" || true
+		vc_node_alive "$node" corosync || {
+			vc_err "$node: corosync died at start; see $(vc_node_dir "$node")/corosync.out"
+			return 1
+		}
+	done
+	# one deadline for the whole of up: VC_UP_TIMEOUT_S from its start
+	local end_ms=$((t0 + VC_UP_TIMEOUT_S * 1000))
+	if ! vc_wait_ms "$((end_ms - $(vc_now_ms)))" vc_all_see "$VC_NODES"; then
+		vc_err "corosync membership did not reach $VC_NODES nodes on one ring within ${VC_UP_TIMEOUT_S}s:"
+		for node in $(vc_nodes); do
+			vc_err "  $node sees $(vc_members "$node" || echo '?') members"
+		done
+		return 1
+	fi
+	vc_info "corosync: $VC_NODES members on every node after $(($(vc_now_ms) - t0)) ms"
+	if [[ $VC_CLUSTERD != none ]]; then
+		for node in $(vc_nodes); do
+			vc__clusterd_start "$node" || return 1
+		done
+		if ! vc_wait_ms "$((end_ms - $(vc_now_ms)))" vc__clusterd_up_is n1 "$VC_NODES"; then
+			vc_err "clusterd: 'cluadmin node list --json' on n1 did not show $VC_NODES nodes Up within ${VC_UP_TIMEOUT_S}s (last: $(vc_clusterd_up_count n1 || echo 'no answer'))"
+			return 1
+		fi
+		vc_info "clusterd: $VC_NODES nodes Up after $(($(vc_now_ms) - t0)) ms"
+	fi
+	# shellcheck disable=SC2034 # read by the caller
+	VC_UP_MS=$(($(vc_now_ms) - t0))
+}
+
+# vc_down: stop and remove everything of the run in VC_DIR (env may be
+# partial after a failed up). Safe to run twice.
+vc_down() {
+	local ns nss=() p all=() rc=0 owner
+	if [[ -f $VC_DIR/env ]]; then
+		# shellcheck source=/dev/null
+		source "$VC_DIR/env"
+	elif [[ -f $VC_DIR/prefix ]]; then
+		read -r VC_PREFIX <"$VC_DIR/prefix"
+		VC_SLOT=
+	else
+		vc_err "$VC_DIR: not a vcluster run; nothing removed"
+		return 1
+	fi
+	[[ $VC_PREFIX =~ ^vc[0-9a-f]{4}$ ]] || {
+		vc_err "$VC_DIR: bad prefix '$VC_PREFIX'"
+		return 1
+	}
+	# our namespaces: exactly <prefix>-<something>
+	while read -r ns _; do
+		[[ $ns == "$VC_PREFIX"-* ]] && nss+=("$ns")
+	done < <(ip netns list 2>/dev/null)
+	# SIGKILL: a run being destroyed needs no goodbye ('stop all' first
+	# if the daemons should exit cleanly, e.g. for coverage or ASan).
+	VC__KILLED=()
+	for ns in "${nss[@]}"; do
+		vc__kill_ns "$ns" || rc=1
+	done
+	all=("${VC__KILLED[@]}")
+	if [[ -f $VC_DIR/pids.all ]]; then
+		while read -r _ _ p; do
+			all+=("$p")
+		done <"$VC_DIR/pids.all"
+	fi
+	vc__shm_clean "${all[@]}"
+	for ns in "${nss[@]}"; do
+		ip netns del "$ns" 2>/dev/null || {
+			vc_err "could not delete namespace $ns"
+			rc=1
+		}
+	done
+	if [[ -n ${VC_SLOT:-} ]]; then
+		vc__slot_free
+	else
+		# env never written: find our slot by owner
+		for p in "$VC_SLOTS"/*/owner; do
+			[[ -f $p ]] || continue
+			read -r owner <"$p" || true
+			if [[ $owner == "$VC_DIR" ]]; then
+				VC_SLOT=$(basename -- "$(dirname -- "$p")")
+				vc__slot_free
+			fi
+		done
+	fi
+	if [[ -L $VC_ROOT/default && $(readlink -- "$VC_ROOT/default") == "$VC_DIR" ]]; then
+		rm -f -- "$VC_ROOT/default"
+	fi
+	((rc == 0)) || return 1
+	# Nothing of ours may be mounted below the run dir (the node mounts
+	# lived in the nodes' own namespaces); refuse rm -rf if anything is.
+	if awk -v d="$VC_DIR/" 'index($5 "/", d) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+		vc_err "$VC_DIR has mounts below it; not removing it"
+		return 1
+	fi
+	case $VC_DIR in
+	/ | /run | /run/ | "$VC_ROOT" | "") return 1 ;;
+	esac
+	rm -rf -- "$VC_DIR" || return 1
+	# our machine-wide dirs go when empty (a custom VC_ROOT is the user's)
+	rmdir -- "$VC_SLOTS" 2>/dev/null || true
+	rmdir -- /run/vcluster 2>/dev/null || true
+}
