@@ -304,10 +304,14 @@ static void sync_complete(struct cd_repl *r)
 		send_msg(r, &m);
 		log_membership(r);
 	}
-	free(r->joined);
-	free(r->left);
-	r->joined = r->left = NULL;
-	r->njoined = r->nleft = 0;
+	/* a minority view logs nothing: keep its changes for the first view
+	 * that holds a majority */
+	if (r->majority) {
+		free(r->joined);
+		free(r->left);
+		r->joined = r->left = NULL;
+		r->njoined = r->nleft = 0;
+	}
 	if (r->ops->state_changed)
 		r->ops->state_changed(r->ctx, true);
 	resend_pending(r);

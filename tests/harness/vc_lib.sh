@@ -481,6 +481,12 @@ vc__cluster_create() {
 			return 1
 		}
 	done
+	# Every node of a run shares this machine's 2 cores. At corosync's default
+	# realtime priority, corosyncs that spin after a rejoin starve each other
+	# and everything else for minutes (seen: "main process was not scheduled
+	# for 1150 ms", a 107 s rejoin). Real hosts keep the default.
+	printf '\nsystem {\n    # vcluster: nodes share one machine; no realtime scheduling\n    sched_rr: no\n}\n' \
+		>>"$VC_DIR/cluster/corosync.conf"
 	if [[ $VC_CLUSTERD != none ]]; then
 		for f in clusterd.conf cluster.db; do
 			[[ -f $VC_DIR/cluster/$f ]] || {

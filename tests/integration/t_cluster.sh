@@ -100,6 +100,18 @@ else
 fi
 it_check still-serving-after-abuse "clusterd on n2 does not answer after the probe" cj n2 status
 
+# -- the event log: --follow streams new events, --since filters by time
+vc exec n1 timeout 4 "$IT_TOP/cli/cluadmin" --json log --follow --limit 1 >"$IT_TMP/follow" 2>&1 &
+fpid=$!
+sleep 1
+ca n2 property set description "followed" >/dev/null
+wait $fpid
+it_check log-follow "no event for the write in: $(tail -c 300 "$IT_TMP/follow")" \
+	grep -q "property 'description' of cluster set to 'followed' by root" "$IT_TMP/follow"
+recent=$(cj n3 log --since 1h | jq '.events | length')
+future=$(cj n3 log --since "$(date -d '+1 day' '+%Y-%m-%d')" | jq '.events | length')
+it_check log-since "since 1h: $recent events, since tomorrow: $future" [ "$recent" -gt 0 -a "$future" = 0 ]
+
 # -- blackbox on request
 bb=$(cj n1 blackbox | jq -r .path)
 it_check blackbox-dump "no file '$bb'" vc exec n1 test -s "$bb"

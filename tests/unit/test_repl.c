@@ -275,6 +275,47 @@ START_TEST(empty_nodes_take_the_seeded_replica)
 }
 END_TEST
 
+static int count_events_about(struct cd_db *db, const char *text)
+{
+	struct cm_sb sb;
+	struct cm_jw w;
+	struct cm_jv *v;
+	size_t i;
+	int n = 0;
+
+	cm_sb_init(&sb);
+	cm_jw_init(&w, &sb);
+	cd_db_events_json(db, 0, 0, 1000, &w);
+	v = cm_jv_parse(cm_sb_str(&sb), NULL, 0);
+	for (i = 0; v && i < v->nkids; i++)
+		n += strcmp(cm_jv_get_str(&v->kids[i], "text", ""), text) == 0;
+	cm_jv_free(v);
+	cm_sb_free(&sb);
+	return n;
+}
+
+START_TEST(membership_is_logged_once_by_the_first_majority)
+{
+	/* n1 starts alone (no majority of 3), then n2 joins: both joins are
+	 * logged once, by the first view that holds a majority */
+	node_start(0);
+	ut_db_seed(nodes[0].db, 3);
+	view(0);
+	run();
+	ck_assert_int_eq(count_events_about(nodes[0].db, "node 'n1' joined the cluster"), 0);
+	node_start(1);
+	view(0);
+	run();
+	ck_assert_int_eq(count_events_about(nodes[1].db, "node 'n1' joined the cluster"), 1);
+	ck_assert_int_eq(count_events_about(nodes[1].db, "node 'n2' joined the cluster"), 1);
+	node_stop(1);
+	view(0);
+	run();
+	/* n1 alone again: no majority, so nothing is logged about n2 leaving */
+	ck_assert_int_eq(count_events_about(nodes[0].db, "node 'n2' left the cluster"), 0);
+}
+END_TEST
+
 START_TEST(concurrent_writes_converge)
 {
 	int i;
@@ -577,6 +618,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, empty_nodes_take_the_seeded_replica);
+	tcase_add_test(tc, membership_is_logged_once_by_the_first_majority);
 	tcase_add_test(tc, concurrent_writes_converge);
 	tcase_add_test(tc, refused_write_refused_everywhere);
 	tcase_add_test(tc, minority_catches_up_after_partition);
