@@ -29,6 +29,15 @@ const char *cm_strerror(int rc)
 	case CM_E_PERM: return "permission denied";
 	case CM_E_TIMEOUT: return "timed out";
 	case CM_E_NOT_INIT: return "no cluster has been created in this database";
+	case CM_E_URL: return "malformed iSCSI URL (want iscsi://ADDR[:PORT]/IQN/LUN)";
+	case CM_E_UNREACHABLE: return "iSCSI portal unreachable or login refused";
+	case CM_E_CONFLICT: return "reservation conflict";
+	case CM_E_NOPR: return "target does not support SCSI-3 persistent reservations";
+	case CM_E_IO: return "SCSI command failed";
+	case CM_E_SMALL: return "LUN is too small";
+	case CM_E_FOREIGN: return "LUN holds data this cluster does not recognise";
+	case CM_E_CORRUPT: return "on-disk structure is corrupt";
+	case CM_E_PREEMPTED: return "our reservation was preempted";
 	default:
 		if (-rc < CM_E_BASE)
 			return strerror(-rc);

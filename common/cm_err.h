@@ -32,6 +32,16 @@ enum cm_err {
 	CM_E_PERM = 1205,         /* not authorised */
 	CM_E_TIMEOUT = 1206,      /* operation timed out */
 	CM_E_NOT_INIT = 1207,     /* cluster database holds no cluster */
+	/* storage and the witness (1300..1399) */
+	CM_E_URL = 1300,          /* malformed iscsi:// URL */
+	CM_E_UNREACHABLE = 1301,  /* portal unreachable or login refused */
+	CM_E_CONFLICT = 1302,     /* reservation conflict: another node holds it */
+	CM_E_NOPR = 1303,         /* target lacks SCSI-3 persistent reservations */
+	CM_E_IO = 1304,           /* SCSI command failed */
+	CM_E_SMALL = 1305,        /* LUN smaller than needed */
+	CM_E_FOREIGN = 1306,      /* LUN holds data we do not recognise */
+	CM_E_CORRUPT = 1307,      /* on-disk structure fails its checks */
+	CM_E_PREEMPTED = 1308,    /* our reservation or registration was taken away */
 	CM_E_MAX
 };
 
