@@ -38,6 +38,8 @@ void cli_render_props(const struct cm_jv *v);
 void cli_render_prop(const struct cm_jv *v);
 void cli_render_events(const struct cm_jv *v);
 void cli_render_ok(const struct cm_jv *v);
+void cli_render_quorum(const struct cm_jv *v);
+void cli_render_witness_init(const struct cm_jv *v);
 void cli_format_time(long long ms, char *buf, int len);
 
 int cli_cluster_create(const struct cli_opts *o, int argc, char **argv);

@@ -90,16 +90,14 @@ static void corosync_conf(struct cm_sb *sb, const char *name, const struct cnode
 	cm_sb_printf(sb,
 		     "}\n\n"
 		     "quorum {\n"
-		     "    provider: corosync_votequorum\n%s"
+		     "    provider: corosync_votequorum\n"
 		     "}\n\n"
 		     "logging {\n"
 		     "    to_logfile: yes\n"
 		     "    logfile: /var/log/corosync/corosync.log\n"
 		     "    to_syslog: no\n"
 		     "    timestamp: hires\n"
-		     "}\n",
-		     count == 2 ? "    # two nodes without a witness: either survives alone once both have met\n"
-				  "    two_node: 1\n" : "");
+		     "}\n");
 }
 
 static const char clusterd_conf[] =
@@ -314,8 +312,11 @@ int cli_cluster_create(const struct cli_opts *o, int argc, char **argv)
 		       "  authkey        -> /etc/corosync/authkey (mode 0400) on every node\n"
 		       "  clusterd.conf  -> " SYSCONFDIR "/clusterd/clusterd.conf on every node\n"
 		       "  cluster.db     -> " LOCALSTATEDIR "/lib/clusterd/cluster.db on every node\n"
-		       "Then start corosync and clusterd on each node.\n",
-		       name, count, count == 1 ? "" : "s", uuid, dir);
+		       "Then start corosync and clusterd on each node.\n%s",
+		       name, count, count == 1 ? "" : "s", uuid, dir,
+		       count % 2 == 0 ? "With an even number of nodes, add a witness LUN so that half of them can keep quorum:\n"
+					"  cluadmin witness init iscsi://ADDR/IQN/LUN\n"
+					"  cluadmin quorum set --mode node-and-disk-majority --witness iscsi://ADDR/IQN/LUN\n" : "");
 	}
 	return CLI_OK;
 }

@@ -41,6 +41,13 @@ static const char usage_text[] =
 	"  property get [--node NODE] KEY\n"
 	"  property set [--node NODE] KEY VALUE\n"
 	"  property unset [--node NODE] KEY  back to the default\n"
+	"Quorum\n"
+	"  quorum show                      mode, votes, and who holds the witness\n"
+	"  quorum set --mode MODE [--witness URL]\n"
+	"                                   node-majority, or node-and-disk-majority with a\n"
+	"                                   witness LUN iscsi://ADDR[:PORT]/IQN/LUN (no restart)\n"
+	"  witness init URL [--force]       write an empty witness layout on a LUN; refuses data\n"
+	"                                   it does not recognise unless --force\n"
 	"Diagnostics\n"
 	"  log [--follow] [--since WHEN] [--limit N]\n"
 	"                                   the replicated event log; WHEN is 30s, 10m, 2h, 1d\n"
@@ -118,6 +125,88 @@ static int cmd_property(const struct cli_opts *o, int argc, char **argv)
 		return cli_show(o, CM_CMD_PROP_UNSET, args, 3, cli_render_ok);
 	}
 	return usage_error("usage: property list|get KEY|set KEY VALUE|unset KEY [--node NODE]%s", NULL);
+}
+
+/* After switching to a witness: wait until this node reaches it, or say why not. */
+static int wait_witness(const struct cli_opts *o)
+{
+	int i, rc;
+
+	for (i = 0; i < 60; i++) {
+		struct cm_jv *v;
+		const struct cm_jv *w;
+		char *text;
+
+		rc = cli_call(o, CM_CMD_QUORUM_SHOW, NULL, 0, &text);
+		if (rc != CLI_OK)
+			return rc;
+		v = cm_jv_parse(text, NULL, 0);
+		free(text);
+		w = cm_jv_get(cm_jv_get(v, "quorum"), "witness");
+		if (w && cm_jv_get_bool(w, "lun_ok", false) && cm_jv_get_int(w, "holder", 0) != 0) {
+			if (!o->json)
+				printf("witness reached; held by %s\n", cm_jv_get_str(w, "holder_name", "?"));
+			cm_jv_free(v);
+			return CLI_OK;
+		}
+		if (w && i >= 20 && cm_jv_get_str(w, "error", "")[0]) {
+			fprintf(stderr, "cluadmin: the mode is set, but this node cannot use the witness: %s\n",
+				cm_jv_get_str(w, "error", ""));
+			cm_jv_free(v);
+			return CLI_EFAIL;
+		}
+		cm_jv_free(v);
+		usleep(250 * 1000);
+	}
+	fprintf(stderr, "cluadmin: the mode is set, but the witness did not answer within 15 s (see 'cluadmin quorum show')\n");
+	return CLI_ETIMEOUT;
+}
+
+static int cmd_quorum(const struct cli_opts *o, int argc, char **argv)
+{
+	const char *mode = NULL, *url = "", *args[2];
+	int i, rc;
+
+	if (argc == 1 && !strcmp(argv[0], "show"))
+		return cli_show(o, CM_CMD_QUORUM_SHOW, NULL, 0, cli_render_quorum);
+	if (argc < 1 || strcmp(argv[0], "set"))
+		return usage_error("usage: quorum show | quorum set --mode MODE [--witness URL]%s", NULL);
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--mode") && i + 1 < argc)
+			mode = argv[++i];
+		else if (!strcmp(argv[i], "--witness") && i + 1 < argc)
+			url = argv[++i];
+		else
+			return usage_error("unknown quorum set option '%s'", argv[i]);
+	}
+	if (mode == NULL)
+		return usage_error("quorum set needs --mode node-majority|node-and-disk-majority%s", NULL);
+	args[0] = mode;
+	args[1] = url;
+	rc = cli_show(o, CM_CMD_QUORUM_SET, args, 2, o->json ? NULL : cli_render_ok);
+	if (rc == CLI_OK && !strcmp(mode, "node-and-disk-majority"))
+		rc = wait_witness(o);
+	return rc;
+}
+
+static int cmd_witness(const struct cli_opts *o, int argc, char **argv)
+{
+	const char *args[2] = { NULL, "" };
+	int i;
+
+	if (argc < 2 || strcmp(argv[0], "init"))
+		return usage_error("usage: witness init URL [--force]%s", NULL);
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--force"))
+			args[1] = "force";
+		else if (args[0] == NULL)
+			args[0] = argv[i];
+		else
+			return usage_error("unexpected argument '%s'", argv[i]);
+	}
+	if (args[0] == NULL)
+		return usage_error("witness init needs a URL%s", NULL);
+	return cli_show(o, CM_CMD_WITNESS_INIT, args, 2, cli_render_witness_init);
 }
 
 static int cmd_node(const struct cli_opts *o, int argc, char **argv)
@@ -348,6 +437,10 @@ int main(int argc, char **argv)
 		return cli_cluster_create(&o, argc - 1, argv + 1);
 	if (!strcmp(cmd, "property"))
 		return cmd_property(&o, argc - 1, argv + 1);
+	if (!strcmp(cmd, "quorum"))
+		return cmd_quorum(&o, argc - 1, argv + 1);
+	if (!strcmp(cmd, "witness"))
+		return cmd_witness(&o, argc - 1, argv + 1);
 	if (!strcmp(cmd, "log"))
 		return cmd_log(&o, argc - 1, argv + 1);
 	if (!strcmp(cmd, "blackbox"))

@@ -39,10 +39,24 @@ static void nodes_table(const struct cm_jv *nodes)
 
 static void quorum_line(const struct cm_jv *q)
 {
-	printf("Quorum:    %s (%lld of %lld votes, %lld needed; %s)\n",
+	const struct cm_jv *w = cm_jv_get(q, "witness");
+
+	printf("Quorum:    %s (%lld of %lld votes, %lld needed; %s)%s\n",
 	       cm_jv_get_bool(q, "quorate", false) ? "yes" : "NO - configuration is read-only",
 	       (long long)cm_jv_get_int(q, "votes", 0), (long long)cm_jv_get_int(q, "expected_votes", 0),
-	       (long long)cm_jv_get_int(q, "quorum", 0), s(q, "mode"));
+	       (long long)cm_jv_get_int(q, "quorum", 0), s(q, "mode"),
+	       cm_jv_get_bool(q, "paused_recently", false) ? " - distrusted after a pause" : "");
+	if (w) {
+		const char *h = s(w, "holder_name");
+
+		printf("Witness:   %s, %s%s%s%s\n", s(w, "url"),
+		       !cm_jv_get_bool(w, "lun_ok", false) ? "NOT reachable" :
+		       h[0] ? "held by " : "held by nobody", h,
+		       cm_jv_get_bool(w, "casting", false) ? " (its vote counts here)" : "",
+		       s(w, "error")[0] ? " - " : "");
+		if (s(w, "error")[0])
+			printf("           %s\n", s(w, "error"));
+	}
 }
 
 static void cluster_lines(const struct cm_jv *v)
@@ -145,6 +159,26 @@ void cli_render_events(const struct cm_jv *v)
 		       s(e, "node"), s(e, "severity"), s(e, "kind"), s(e, "text"));
 	}
 	fflush(stdout);
+}
+
+void cli_render_quorum(const struct cm_jv *v)
+{
+	const struct cm_jv *q = cm_jv_get(v, "quorum"), *w = cm_jv_get(q, "witness");
+
+	quorum_line(q);
+	printf("Corosync:  %s, %lld vote(s)\n", cm_jv_get_bool(q, "corosync_quorate", false) ? "quorate" : "not quorate",
+	       (long long)cm_jv_get_int(q, "corosync_votes", 0));
+	if (w)
+		printf("Lease:     %lld ms; a silent holder is preempted after %lld ms; %lld rounds, now: %s\n",
+		       (long long)cm_jv_get_int(w, "lease_ms", 0), (long long)cm_jv_get_int(w, "preempt_after_ms", 0),
+		       (long long)cm_jv_get_int(w, "rounds", 0), s(w, "state"));
+}
+
+void cli_render_witness_init(const struct cm_jv *v)
+{
+	printf("witness initialised on %s: %lld MiB, %lld heartbeat slots, room for a %lld MiB database copy\n",
+	       s(v, "url"), (long long)cm_jv_get_int(v, "lun_bytes", 0) >> 20, (long long)cm_jv_get_int(v, "slots", 0),
+	       (long long)cm_jv_get_int(v, "copy_capacity_bytes", 0) >> 20);
 }
 
 void cli_render_ok(const struct cm_jv *v)

@@ -16,6 +16,8 @@
 #include "cm_proto.h"
 #include "cd_daemon.h"
 #include "cd_log.h"
+#include "quo_calc.h"
+#include "wit_scsi.h"
 
 #define ERRLEN 512
 
@@ -137,16 +139,7 @@ static void nodes_json(struct req *r)
 
 static void quorum_json(struct req *r)
 {
-	struct cd *cd = r->cd;
-
-	cm_jw_key(&r->w, "quorum");
-	cm_jw_obj_begin(&r->w);
-	cm_jw_kv_bool(&r->w, "quorate", cd->connected && cd->quorate);
-	cm_jw_kv_str(&r->w, "mode", "node-majority");
-	cm_jw_kv_int(&r->w, "votes", cd->votes);
-	cm_jw_kv_int(&r->w, "expected_votes", cd->expected_votes);
-	cm_jw_kv_int(&r->w, "quorum", cd->quorum_votes);
-	cm_jw_obj_end(&r->w);
+	cd_quorum_json(r->cd, &r->w);
 }
 
 static void db_json(struct req *r)
@@ -342,10 +335,14 @@ static int can_write(struct req *r)
 	if (!cd_db_has_cluster(cd->db))
 		return reply_err(r, -CM_E_NOT_INIT,
 				 "this node holds no cluster database yet (create one with 'cluadmin cluster create')");
-	if (!cd->quorate)
-		return reply_err(r, -CM_E_NO_QUORUM,
-				 "cannot change the configuration: this partition has no quorum (%u of %u votes, %u needed)",
-				 cd->votes, cd->expected_votes, cd->quorum_votes);
+	{
+		bool witness;
+
+		if (!cd_quorum_local(cd, &witness))
+			return reply_err(r, -CM_E_NO_QUORUM, "cannot change the configuration: %s",
+					 cd->stalled ? "this node was paused and does not trust its quorum yet"
+						     : "this partition has no quorum (see 'cluadmin quorum show')");
+	}
 	return 0;
 }
 
@@ -456,6 +453,66 @@ static void cmd_db_info(struct req *r)
 	reply_json(r);
 }
 
+static void cmd_quorum_show(struct req *r)
+{
+	cm_jw_obj_begin(&r->w);
+	quorum_json(r);
+	cm_jw_obj_end(&r->w);
+	reply_json(r);
+}
+
+static void cmd_quorum_set(struct req *r)
+{
+	const char *mode = arg(r, 0), *url = arg(r, 1);
+	char cur[512] = "", err[ERRLEN];
+	struct wit_url u;
+	struct cm_msg w;
+
+	if (mode == NULL || quo_mode_from_str(mode) < 0) {
+		reply_err(r, -CM_E_ARGS, "unknown quorum mode '%s' (node-majority or node-and-disk-majority)",
+			  mode ? mode : "");
+		return;
+	}
+	if (url == NULL || url[0] == '\0') {
+		cd_db_prop_get(r->cd->db, CM_OBJ_CLUSTER, "", "witness_url", cur, sizeof(cur), NULL);
+		url = cur;
+	}
+	if (quo_mode_from_str(mode) == QUO_NODE_AND_DISK_MAJORITY) {
+		if (url[0] == '\0') {
+			reply_err(r, -CM_E_ARGS, "node-and-disk-majority needs a witness: --witness iscsi://ADDR[:PORT]/IQN/LUN");
+			return;
+		}
+		if (wit_url_parse(url, &u, err, sizeof(err)) < 0) {
+			reply_err(r, -CM_E_URL, "%s", err);
+			return;
+		}
+	}
+	if (can_write(r) < 0)
+		return;
+	cm_msg_init(&w, CM_MSG_WRITE);
+	cm_msg_add_int(&w, CM_OP_QUORUM_SET);
+	cm_msg_add_str(&w, mode);
+	cm_msg_add_str(&w, url);
+	cm_msg_add_str(&w, r->cl->user);
+	submit(r, &w);
+}
+
+static void cmd_witness_init(struct req *r)
+{
+	const char *url = arg(r, 0), *force = arg(r, 1);
+	char err[ERRLEN];
+	int rc;
+
+	if (url == NULL) {
+		reply_err(r, -CM_E_ARGS, "witness init needs iscsi://ADDR[:PORT]/IQN/LUN");
+		return;
+	}
+	err[0] = '\0';
+	rc = cd_witness_init(r->cd, r->c, url, force && !strcmp(force, "force"), err, sizeof(err));
+	if (rc < 0)
+		reply_err(r, rc, "%s", err[0] ? err : cm_strerror(rc));
+}
+
 static void cmd_ping(struct req *r)
 {
 	cm_jw_obj_begin(&r->w);
@@ -494,6 +551,9 @@ void cd_cmd_dispatch(struct cd *cd, qb_ipcs_connection_t *c, const struct cd_cli
 	case CM_CMD_LOG: cmd_log(&r); break;
 	case CM_CMD_BLACKBOX: cmd_blackbox(&r); break;
 	case CM_CMD_DB_INFO: cmd_db_info(&r); break;
+	case CM_CMD_QUORUM_SHOW: cmd_quorum_show(&r); break;
+	case CM_CMD_QUORUM_SET: cmd_quorum_set(&r); break;
+	case CM_CMD_WITNESS_INIT: cmd_witness_init(&r); break;
 	default:
 		reply_err(&r, -CM_E_UNKNOWN_CMD, "unknown command %" PRId64 " (is cluadmin newer than clusterd?)", cmd);
 	}

@@ -72,6 +72,8 @@ int cd_conf_parse(struct cd_conf *c, const char *text, char *err, size_t errlen)
 			rc = cm_strlcpy(c->state_dir, val, sizeof(c->state_dir));
 		} else if (!strcmp(key, "log_file") && val[0] == '/') {
 			rc = cm_strlcpy(c->log_file, val, sizeof(c->log_file));
+		} else if (!strcmp(key, "initiator_iqn") && !strncmp(val, "iqn.", 4)) {
+			rc = cm_strlcpy(c->initiator_iqn, val, sizeof(c->initiator_iqn));
 		} else if (!strcmp(key, "admin_group") && val[0]) {
 			rc = cm_strlcpy(c->admin_group, val, sizeof(c->admin_group));
 		} else if (!strcmp(key, "syslog")) {
@@ -85,7 +87,7 @@ int cd_conf_parse(struct cd_conf *c, const char *text, char *err, size_t errlen)
 			rc = (*end || n < 100 || n > 600000) ? -1 : 0;
 			c->write_timeout_ms = (int)n;
 		} else if (!strcmp(key, "state_dir") || !strcmp(key, "log_file") ||
-			   !strcmp(key, "admin_group")) {
+			   !strcmp(key, "admin_group") || !strcmp(key, "initiator_iqn")) {
 			rc = -1;
 		} else {
 			snprintf(err, errlen, "line %d: unknown setting '%s'", lineno, key);

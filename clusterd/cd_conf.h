@@ -8,6 +8,8 @@
  *   debug        yes|no
  *   admin_group  group whose members may use cluadmin besides root (haclient)
  *   write_timeout_ms  how long a client waits for a replicated write (15000)
+ *   initiator_iqn  this node's iSCSI initiator name for the witness
+ *                (default iqn.2026-11.org.clusterd:NODENAME)
  */
 #ifndef CD_CONF_H
 #define CD_CONF_H
@@ -23,6 +25,7 @@ struct cd_conf {
 	bool syslog;
 	bool debug;
 	int write_timeout_ms;
+	char initiator_iqn[224];
 };
 
 void cd_conf_defaults(struct cd_conf *c);

@@ -230,6 +230,15 @@ static void vq_notify(votequorum_handle_t h, uint64_t context, uint32_t quorate,
 		       cd->votes, cd->expected_votes, cd->quorum_votes);
 }
 
+static void vq_nodelist(votequorum_handle_t h, uint64_t context, votequorum_ring_id_t ring_id,
+			uint32_t n, uint32_t nodes[])
+{
+	(void)h;
+	(void)n;
+	(void)nodes;
+	cd_quorum_ring((struct cd *)(uintptr_t)context, ring_id.nodeid, ring_id.seq);
+}
+
 static int vq_dispatch_cb(int fd, int revents, void *data)
 {
 	struct cd *cd = data;
@@ -257,6 +266,7 @@ int cd_corosync_connect(struct cd *cd)
 	cs_error_t err;
 
 	vq_callbacks.votequorum_quorum_notify_fn = vq_notify;
+	vq_callbacks.votequorum_nodelist_notify_fn = vq_nodelist;
 	err = cpg_model_initialize(&cd->cpg, CPG_MODEL_V1, (cpg_model_data_t *)&cpg_model, cd);
 	if (err != CS_OK)
 		return -CM_E_NOT_READY;
@@ -295,6 +305,7 @@ int cd_corosync_connect(struct cd *cd)
 	}
 	cd_log(LOG_NOTICE, "connected to corosync as node %" PRIu32 " (token %" PRIu32 " ms)",
 	       cd->my_id, cd->token_ms);
+	cd_quorum_start(cd);
 	return 0;
 
 fail_vq:
@@ -313,6 +324,7 @@ void cd_corosync_disconnect(struct cd *cd)
 
 	if (!cd->connected)
 		return;
+	cd_quorum_stop(cd);
 	if (cpg_fd_get(cd->cpg, &fd) == CS_OK)
 		qb_loop_poll_del(cd->loop, fd);
 	if (votequorum_fd_get(cd->vq, &fd) == CS_OK)
@@ -347,9 +359,9 @@ static void ops_state(void *ctx, bool ready)
 	cd_log(ready ? LOG_NOTICE : LOG_INFO, ready ? "cluster database ready" : "cluster database synchronising");
 }
 
-static bool ops_quorate(void *ctx)
+static bool ops_quorate(void *ctx, bool *witness)
 {
-	return ((struct cd *)ctx)->quorate;
+	return cd_quorum_local((struct cd *)ctx, witness);
 }
 
 static uint64_t ops_wall(void *ctx)
@@ -364,6 +376,14 @@ static void ops_log(void *ctx, int prio, const char *text)
 	cd_log(prio, "%s", text);
 }
 
+static void ops_db_changed(void *ctx)
+{
+	struct cd *cd = ctx;
+
+	cd_quorum_reconcile(cd);
+	cd_quorum_changed(cd);
+}
+
 const struct cd_repl_ops cd_repl_cpg_ops = {
-	ops_send, ops_applied, ops_state, ops_quorate, ops_wall, ops_log,
+	ops_send, ops_applied, ops_state, ops_quorate, ops_wall, ops_log, ops_db_changed,
 };

@@ -14,6 +14,9 @@
 #include <corosync/votequorum.h>
 
 #include "cd_conf.h"
+#include "cm_json.h"
+#include "quo_timeouts.h"
+#include "wit_worker.h"
 #include "cd_db.h"
 #include "cd_repl.h"
 #include "cm_wire.h"
@@ -64,6 +67,25 @@ struct cd {
 	struct cd_seen *seen;
 	size_t nseen;
 
+	/* quorum and the witness (cd_quorum.c) */
+	struct quo_timeouts tmo;
+	int quorum_mode;                 /* enum quo_mode in force here; -1 before the first */
+	char witness_url[512];
+	char witness_error[256];
+	struct wit_worker *witness;
+	int witness_fd;
+	bool qdevice_registered;
+	bool casting;
+	votequorum_ring_id_t ring_id;
+	bool have_ring;
+	qb_loop_timer_handle poll_timer, tick_timer, copy_timer;
+	bool copy_timer_armed;
+	int64_t copy_epoch, copy_seq;    /* last image handed to the witness */
+	uint64_t last_tick_ms;
+	bool stalled;                    /* we were paused: distrust quorum */
+	uint64_t stall_until_ms;
+	uint64_t stall_rounds;
+
 	/* IPC */
 	qb_ipcs_service_t *ipcs;
 	struct cd_waiter *waiters;
@@ -76,6 +98,24 @@ int cd_corosync_connect(struct cd *cd);
 void cd_corosync_disconnect(struct cd *cd);
 int cd_cpg_send(struct cd *cd, const void *buf, size_t len);
 extern const struct cd_repl_ops cd_repl_cpg_ops;
+
+/* cd_quorum.c */
+void cd_quorum_start(struct cd *cd);
+void cd_quorum_stop(struct cd *cd);
+void cd_quorum_reconcile(struct cd *cd);
+void cd_quorum_changed(struct cd *cd);
+void cd_quorum_ring(struct cd *cd, uint32_t nodeid, uint64_t seq);
+bool cd_quorum_local(struct cd *cd, bool *witness);
+void cd_quorum_json(struct cd *cd, struct cm_jw *w);
+void cd_quorum_initiator(struct cd *cd, char *buf, size_t len);
+
+/* cd_job.c: blocking work in a thread, its answer sent to a client */
+typedef int (*cd_job_fn)(void *arg, char *out, size_t outlen);
+int cd_job_start(struct cd *cd, qb_ipcs_connection_t *c, cd_job_fn fn, void *arg);
+
+/* cd_witness_cmd.c: `witness init` as a job; err set when refused at once */
+int cd_witness_init(struct cd *cd, qb_ipcs_connection_t *c, const char *url, bool force,
+		    char *err, size_t errlen);
 
 /* cd_ipc.c */
 int cd_ipc_start(struct cd *cd);

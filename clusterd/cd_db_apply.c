@@ -181,6 +181,27 @@ static int op_node_pause(struct apply_ctx *a)
 	return add_event(a, "notice", "node", node, text);
 }
 
+static int op_quorum_set(struct apply_ctx *a)
+{
+	const char *mode = cm_msg_str(a->w, 0), *url = cm_msg_str(a->w, 1), *actor = cm_msg_str(a->w, 2);
+	char text[768];
+
+	if (!mode || !url || !actor || (strcmp(mode, "node-majority") && strcmp(mode, "node-and-disk-majority")) ||
+	    strlen(url) > 512 || (!strcmp(mode, "node-and-disk-majority") && url[0] == '\0'))
+		return fail(a, -CM_E_PROTO, "malformed quorum write%s%s", "", "");
+	{
+		const char *b1[] = { mode }, *b2[] = { url };
+
+		if (cd_db_exec(a->db, "INSERT OR REPLACE INTO properties(kind, obj, key, type, value)"
+			       " VALUES(0, '', 'quorum_mode', 'enum', ?)", 1, b1) < 0 ||
+		    cd_db_exec(a->db, "INSERT OR REPLACE INTO properties(kind, obj, key, type, value)"
+			       " VALUES(0, '', 'witness_url', 'string', ?)", 1, b2) < 0)
+			return -CM_E_DB;
+	}
+	snprintf(text, sizeof(text), "quorum mode set to %s%s%s by %s", mode, url[0] ? ", witness " : "", url, actor);
+	return add_event(a, "notice", "quorum", "cluster", text);
+}
+
 static int op_event(struct apply_ctx *a)
 {
 	const char *sev = cm_msg_str(a->w, 0), *kind = cm_msg_str(a->w, 1);
@@ -210,6 +231,7 @@ int cd_db_apply(struct cd_db *db, const struct cm_msg *w, const char *node,
 	case CM_OP_PROP_UNSET: rc = op_prop_unset(&a); break;
 	case CM_OP_NODE_PAUSE: rc = op_node_pause(&a); break;
 	case CM_OP_EVENT: rc = op_event(&a); break;
+	case CM_OP_QUORUM_SET: rc = op_quorum_set(&a); break;
 	default:
 		rc = fail(&a, -CM_E_UNKNOWN_CMD, "unknown write operation%s%s", "", "");
 	}

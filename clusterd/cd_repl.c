@@ -17,6 +17,7 @@
 #include "cm_proto.h"
 #include "cd_repl.h"
 #include "cd_sync.h"
+#include "quo_calc.h"
 
 struct pending {
 	uint64_t id;
@@ -40,7 +41,8 @@ struct cd_repl {
 	int src;                       /* chosen source, -1 until all announced */
 	struct cd_chunks chunks;
 	uint64_t syncs;
-	bool majority;                 /* the view holds a majority of configured nodes */
+	uint32_t config_nodes;         /* nodes in the replicated configuration */
+	uint32_t config_members;       /* of them, members of this view */
 
 	/* membership changes not yet written to the event log */
 	uint32_t *joined, *left;
@@ -248,24 +250,57 @@ static void log_membership(struct cd_repl *r)
 	}
 }
 
-/* Deterministic quorum of the view: a strict majority of the nodes in the
- * replicated configuration are members. Every member computes the same
- * answer, unlike corosync's quorum callbacks whose timing relative to the
- * membership change varies. Recomputed at the end of every synchronisation
- * (the nodes table only changes through the replica). */
-static bool view_majority(struct cd_repl *r)
+/* Count the configured nodes and those of them in this view. Every member
+ * computes the same numbers from the same replica and view, unlike corosync's
+ * quorum callbacks whose timing relative to the membership change varies.
+ * Recomputed at the end of every synchronisation (the nodes table only
+ * changes through the replica). */
+static void count_config(struct cd_repl *r)
 {
 	struct cd_db_node *nodes = NULL;
-	size_t i, n = 0, in = 0;
+	size_t i, n = 0;
 
-	if (cd_db_nodes(r->db, &nodes, &n) < 0 || n == 0) {
+	r->config_nodes = r->config_members = 0;
+	if (cd_db_nodes(r->db, &nodes, &n) < 0) {
 		free(nodes);
-		return false;
+		return;
 	}
+	r->config_nodes = (uint32_t)n;
 	for (i = 0; i < n; i++)
-		in += id_in(r->members, r->nmembers, nodes[i].id);
+		r->config_members += id_in(r->members, r->nmembers, nodes[i].id);
 	free(nodes);
-	return 2 * in > n;
+}
+
+/* Quorum of the view by the replicated quorum mode. `witness` is the
+ * origin's attestation, carried in the message, that its partition held a
+ * fresh witness lease: deterministic for every member that applies it. */
+static bool view_quorate(struct cd_repl *r, bool witness)
+{
+	struct quo_config c = { QUO_NODE_MAJORITY, r->config_nodes };
+	struct quo_result q;
+	char mode[32];
+
+	if (cd_db_prop_get(r->db, CM_OBJ_CLUSTER, "", "quorum_mode", mode, sizeof(mode), NULL) == 0 &&
+	    quo_mode_from_str(mode) == QUO_NODE_AND_DISK_MAJORITY)
+		c.mode = QUO_NODE_AND_DISK_MAJORITY;
+	quo_calc(&c, r->config_members, witness, &q);
+	return q.quorate;
+}
+
+/* Our local verdict, with whether the witness vote is part of it. */
+static bool local_quorate(struct cd_repl *r, bool *witness)
+{
+	*witness = false;
+	return r->ops->quorate(r->ctx, witness);
+}
+
+/* Rewrite the flags field (offset 12) of an encoded message. */
+static void set_flags(struct cm_sb *buf, uint32_t flags)
+{
+	int i;
+
+	for (i = 0; i < 4 && buf->len >= 16; i++)
+		buf->buf[12 + i] = (char)(flags >> (8 * i));
 }
 
 static void resend_pending(struct cd_repl *r)
@@ -273,9 +308,14 @@ static void resend_pending(struct cd_repl *r)
 	struct pending *p;
 
 	for (p = r->pending; p; p = p->next) {
+		bool witness;
+
 		if (!p->resend)
 			continue;
 		p->resend = false;
+		/* the attestation is about now, not about when it was queued */
+		local_quorate(r, &witness);
+		set_flags(&p->buf, witness ? CM_WRITE_F_WITNESS : 0);
 		if (r->ops->send(r->ctx, p->buf.buf, p->buf.len) < 0)
 			p->resend = true;
 	}
@@ -285,28 +325,34 @@ static void sync_complete(struct cd_repl *r)
 {
 	const struct cd_sync_peer *s = &r->peers[r->src];
 	int64_t epoch = 0, seq = 0;
+	bool quorate = false;
 
 	r->ready = true;
 	r->syncs++;
 	cd_chunks_reset(&r->chunks);
-	r->majority = view_majority(r);
+	count_config(r);
 	cd_db_version(r->db, &epoch, &seq);
 	rlog(r, LOG_NOTICE, "replicas synchronised: epoch %" PRId64 ", sequence %" PRId64
 	     ", source node %" PRIu32 ", %zu member(s)", epoch, seq, s->id, r->nmembers);
-	/* Only a view that holds a majority by both counts starts an epoch and
-	 * writes history; a minority never advances its replica. */
-	if (s->id == r->my_id && cd_db_has_cluster(r->db) && r->majority && r->ops->quorate(r->ctx)) {
-		struct cm_msg m;
+	/* Only a view that is quorate by both counts starts an epoch and writes
+	 * history; a minority never advances its replica. */
+	if (s->id == r->my_id && cd_db_has_cluster(r->db)) {
+		bool witness;
 
-		cm_msg_init(&m, CM_MSG_EPOCH);
-		cm_msg_add_int(&m, (int64_t)r->view);
-		cm_msg_add_int(&m, epoch + 1);
-		send_msg(r, &m);
-		log_membership(r);
+		quorate = local_quorate(r, &witness) && view_quorate(r, witness);
+		if (quorate) {
+			struct cm_msg m;
+
+			cm_msg_init(&m, CM_MSG_EPOCH);
+			cm_msg_add_int(&m, (int64_t)r->view);
+			cm_msg_add_int(&m, epoch + 1);
+			send_msg(r, &m);
+			log_membership(r);
+		}
 	}
 	/* a minority view logs nothing: keep its changes for the first view
-	 * that holds a majority */
-	if (r->majority) {
+	 * that holds quorum */
+	if (view_quorate(r, true)) {
 		free(r->joined);
 		free(r->left);
 		r->joined = r->left = NULL;
@@ -314,6 +360,8 @@ static void sync_complete(struct cd_repl *r)
 	}
 	if (r->ops->state_changed)
 		r->ops->state_changed(r->ctx, true);
+	if (r->ops->db_changed)
+		r->ops->db_changed(r->ctx);
 	resend_pending(r);
 }
 
@@ -408,6 +456,34 @@ static void on_sync_data(struct cd_repl *r, const struct cm_msg *m)
 	sync_complete(r);
 }
 
+static void on_resync(struct cd_repl *r, const struct cm_msg *m)
+{
+	if (!r->ready || m->nints < 1 || (uint64_t)m->ints[0] != r->view)
+		return;
+	/* the same view synchronises again: a replica changed outside the stream */
+	r->ready = false;
+	r->src = -1;
+	memset(r->peers, 0, r->nmembers * sizeof(*r->peers));
+	for (size_t i = 0; i < r->nmembers; i++)
+		r->peers[i].id = r->members[i];
+	cd_chunks_reset(&r->chunks);
+	rlog(r, LOG_NOTICE, "synchronising the replicas again at the request of node %" PRIu32, m->sender);
+	if (r->ops->state_changed)
+		r->ops->state_changed(r->ctx, false);
+	announce(r);
+}
+
+int cd_repl_resync(struct cd_repl *r)
+{
+	struct cm_msg m;
+
+	if (!r->have_view)
+		return -CM_E_NOT_READY;
+	cm_msg_init(&m, CM_MSG_RESYNC);
+	cm_msg_add_int(&m, (int64_t)r->view);
+	return send_msg(r, &m);
+}
+
 static void on_epoch(struct cd_repl *r, const struct cm_msg *m)
 {
 	int64_t epoch = 0, seq = 0;
@@ -417,10 +493,13 @@ static void on_epoch(struct cd_repl *r, const struct cm_msg *m)
 	cd_db_version(r->db, &epoch, &seq);
 	if (m->ints[1] != epoch + 1)
 		return;
-	if (cd_db_set_epoch(r->db, m->ints[1]) < 0)
+	if (cd_db_set_epoch(r->db, m->ints[1]) < 0) {
 		rlog(r, LOG_CRIT, "cannot store epoch %" PRId64, m->ints[1]);
-	else
-		rlog(r, LOG_INFO, "epoch %" PRId64 " begins", m->ints[1]);
+		return;
+	}
+	rlog(r, LOG_INFO, "epoch %" PRId64 " begins", m->ints[1]);
+	if (r->ops->db_changed)
+		r->ops->db_changed(r->ctx);
 }
 
 static struct pending **pending_find(struct cd_repl *r, uint64_t id)
@@ -446,14 +525,16 @@ static void on_write(struct cd_repl *r, const struct cm_msg *m)
 			(*pp)->resend = true;
 		return;
 	}
-	if (!r->majority) {
+	if (!view_quorate(r, (m->flags & CM_WRITE_F_WITNESS) != 0)) {
 		/* deterministic in the view: every member refuses it alike */
 		rc = -CM_E_NO_QUORUM;
-		snprintf(err, sizeof(err), "cannot change the configuration: this partition holds no majority of the cluster's nodes");
+		snprintf(err, sizeof(err), "cannot change the configuration: this partition has no quorum");
 	} else {
 		node_name(r, m->sender, name, sizeof(name));
 		rc = cd_db_apply(r->db, m, name, err, sizeof(err));
 	}
+	if (rc == 0 && r->ops->db_changed)
+		r->ops->db_changed(r->ctx);
 	if (rc < 0 && rc != -CM_E_NOT_INIT && rc != -CM_E_NO_QUORUM)
 		rlog(r, LOG_INFO, "write from node %" PRIu32 " refused: %s", m->sender, err);
 	if (pp) {
@@ -486,6 +567,7 @@ void cd_repl_deliver(struct cd_repl *r, uint32_t sender, const void *buf, size_t
 	case CM_MSG_SYNC_STATE: on_sync_state(r, &m); break;
 	case CM_MSG_SYNC_DATA: on_sync_data(r, &m); break;
 	case CM_MSG_EPOCH: on_epoch(r, &m); break;
+	case CM_MSG_RESYNC: on_resync(r, &m); break;
 	case CM_MSG_WRITE: on_write(r, &m); break;
 	default:
 		rlog(r, LOG_WARNING, "dropped a message of unknown type %u from node %" PRIu32,
@@ -503,6 +585,12 @@ int cd_repl_write(struct cd_repl *r, struct cm_msg *w, uint64_t *id)
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return -ENOMEM;
+	{
+		bool witness;
+
+		local_quorate(r, &witness);
+		w->flags = witness ? CM_WRITE_F_WITNESS : 0;
+	}
 	w->id = r->next_id++;
 	w->sender = r->my_id;
 	w->time_ms = r->ops->wall_ms(r->ctx);

@@ -5,10 +5,12 @@
  * members announce (epoch, sequence, hash); the newest replica is sent to
  * the others before the view becomes ready. Writes delivered while a view is
  * synchronising are dropped uniformly by every member and re-sent by their
- * origin once the view is ready. Writes are applied only in a view that holds
- * a strict majority of the configured nodes (refused alike by every member
- * otherwise); such a view, when corosync also says it is quorate, starts a
- * new epoch once synchronised. A pending write whose client went away is
+ * origin once the view is ready. Writes are applied only in a view that is
+ * quorate by the replicated quorum mode (quorum/quo_calc.h), counting the
+ * witness vote when the write's origin attested a fresh witness lease
+ * (CM_WRITE_F_WITNESS); every member refuses the others alike. Such a view,
+ * when corosync also says it is quorate, starts a new epoch once
+ * synchronised. A pending write whose client went away is
  * still applied; only its reply is dropped.
  *
  * The transport is behind cd_repl_ops so unit tests run several replicas in
@@ -33,9 +35,12 @@ struct cd_repl_ops {
 	void (*applied)(void *ctx, uint64_t id, int rc, const char *err);
 	/* The view became ready or started synchronising. */
 	void (*state_changed)(void *ctx, bool ready);
-	bool (*quorate)(void *ctx);
+	/* Our local quorum verdict; *witness: the witness vote is part of it. */
+	bool (*quorate)(void *ctx, bool *witness);
 	uint64_t (*wall_ms)(void *ctx);
 	void (*log)(void *ctx, int prio, const char *text);
+	/* The replica changed (a write applied, a transfer taken); may be NULL. */
+	void (*db_changed)(void *ctx);
 };
 
 enum cd_member_state { CD_MEMBER_NONE, CD_MEMBER_JOINING, CD_MEMBER_UP };
@@ -57,6 +62,9 @@ void cd_repl_deliver(struct cd_repl *r, uint32_t sender, const void *buf, size_t
  * first view. */
 int cd_repl_write(struct cd_repl *r, struct cm_msg *w, uint64_t *id);
 
+/* Ask every member to synchronise again (our replica changed outside the
+ * stream: we adopted the witness copy). */
+int cd_repl_resync(struct cd_repl *r);
 bool cd_repl_ready(const struct cd_repl *r);
 enum cd_member_state cd_repl_member(const struct cd_repl *r, uint32_t id);
 /* Members of the current view, sorted. */

@@ -11,6 +11,7 @@
 #include "cm_prop.h"
 
 static const char *const on_off[] = { "on", "off", NULL };
+static const char *const quorum_modes[] = { "node-majority", "node-and-disk-majority", NULL };
 
 /* Keep each kind's properties together and sorted by name: listings use
  * this order. */
@@ -21,6 +22,10 @@ static const struct cm_prop_def prop_defs[] = {
 	  "events kept in the replicated event log; older ones are dropped" },
 	{ CM_OBJ_CLUSTER, "fencing", CM_PT_ENUM, "on", 0, 0, on_off, false,
 	  "fence lost nodes before recovering their groups; off is unsafe" },
+	{ CM_OBJ_CLUSTER, "quorum_mode", CM_PT_ENUM, "node-majority", 0, 0, quorum_modes, true,
+	  "set with 'cluadmin quorum set --mode MODE'" },
+	{ CM_OBJ_CLUSTER, "witness_url", CM_PT_STRING, "", 0, 512, NULL, true,
+	  "set with 'cluadmin quorum set --witness URL'" },
 	{ CM_OBJ_NODE, "description", CM_PT_STRING, "", 0, 256, NULL, false,
 	  "free text about the node" },
 	{ CM_OBJ_NODE, "memory_mb", CM_PT_INT, "0", 0, 16777216, NULL, false,

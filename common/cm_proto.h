@@ -31,6 +31,9 @@ enum cm_cmd {
 	CM_CMD_LOG = 12,           /* after_id, since_ms, limit (as text) */
 	CM_CMD_BLACKBOX = 13,
 	CM_CMD_DB_INFO = 14,       /* epoch, seq, content hash */
+	CM_CMD_QUORUM_SHOW = 15,
+	CM_CMD_QUORUM_SET = 16,    /* mode, witness url ("" keeps the current one) */
+	CM_CMD_WITNESS_INIT = 17,  /* url, "force"|"" */
 };
 
 /* Replicated writes: CM_MSG_WRITE ints[0]. Strings listed per op. */
@@ -39,6 +42,7 @@ enum cm_op {
 	CM_OP_PROP_UNSET = 2,  /* ints: op, kind; strs: object, key, actor */
 	CM_OP_NODE_PAUSE = 3,  /* node, "1"|"0", actor */
 	CM_OP_EVENT = 4,       /* severity, kind, object, text */
+	CM_OP_QUORUM_SET = 5,  /* mode, witness url, actor */
 };
 
 #endif

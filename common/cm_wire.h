@@ -42,11 +42,15 @@ enum cm_msg_type {
 	CM_MSG_WRITE = 1,      /* ints: op; strs: op arguments */
 	CM_MSG_SYNC_STATE = 2, /* ints: gen, epoch, seq, hash, has_cluster */
 	CM_MSG_SYNC_DATA = 3,  /* ints: gen, epoch, seq, hash, index, count; strs: chunk */
-	CM_MSG_EPOCH = 4,      /* ints: gen, new epoch: sync finished in a quorate view */
+	CM_MSG_EPOCH = 4,      /* ints: view, new epoch: sync finished in a quorate view */
+	CM_MSG_RESYNC = 5,     /* ints: view: synchronise this view again */
 	/* IPC */
 	CM_MSG_REQUEST = 100,  /* ints: cmd, flags; strs: arguments */
 	CM_MSG_REPLY = 101,    /* ints: rc (0 or negative code); strs: text/JSON */
 };
+
+/* CM_MSG_WRITE flags */
+#define CM_WRITE_F_WITNESS 0x1u /* the origin held a fresh witness lease */
 
 struct cm_blob {
 	const char *p;

@@ -84,7 +84,11 @@ static void t_applied(void *ctx, uint64_t id, int rc, const char *err)
 	snprintf(n->last_err, sizeof(n->last_err), "%s", err ? err : "");
 }
 
-static bool t_quorate(void *ctx) { return ((struct tnode *)ctx)->quorate; }
+static bool t_quorate(void *ctx, bool *witness)
+{
+	*witness = false;
+	return ((struct tnode *)ctx)->quorate;
+}
 static uint64_t t_wall(void *ctx) { (void)ctx; return clock_ms++; }
 static void t_log(void *ctx, int prio, const char *text)
 {
@@ -92,7 +96,7 @@ static void t_log(void *ctx, int prio, const char *text)
 		fprintf(stderr, "[n%u] %d %s\n", ((struct tnode *)ctx)->id, prio, text);
 }
 
-static const struct cd_repl_ops t_ops = { t_send, t_applied, NULL, t_quorate, t_wall, t_log };
+static const struct cd_repl_ops t_ops = { t_send, t_applied, NULL, t_quorate, t_wall, t_log, NULL };
 
 static void node_start(int i)
 {
