@@ -166,8 +166,10 @@ void cli_render_quorum(const struct cm_jv *v)
 	const struct cm_jv *q = cm_jv_get(v, "quorum"), *w = cm_jv_get(q, "witness");
 
 	quorum_line(q);
-	printf("Corosync:  %s, %lld vote(s)\n", cm_jv_get_bool(q, "corosync_quorate", false) ? "quorate" : "not quorate",
-	       (long long)cm_jv_get_int(q, "corosync_votes", 0));
+	printf("Corosync:  %s, %lld voting member(s), %lld expected votes\n",
+	       cm_jv_get_bool(q, "corosync_quorate", false) ? "quorate" : "not quorate",
+	       (long long)cm_jv_get_int(q, "corosync_members", 0),
+	       (long long)cm_jv_get_int(q, "corosync_expected_votes", 0));
 	if (w)
 		printf("Lease:     %lld ms; a silent holder is preempted after %lld ms; %lld rounds, now: %s\n",
 		       (long long)cm_jv_get_int(w, "lease_ms", 0), (long long)cm_jv_get_int(w, "preempt_after_ms", 0),

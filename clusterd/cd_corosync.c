@@ -148,6 +148,33 @@ static void read_token(struct cd *cd)
 		cd->token_coefficient_ms = 650;
 }
 
+static void token_changed(cmap_handle_t h, cmap_track_handle_t th, int32_t event, const char *key,
+			  struct cmap_notify_value new_val, struct cmap_notify_value old_val, void *data)
+{
+	struct cd *cd = data;
+
+	(void)h;
+	(void)th;
+	(void)event;
+	(void)key;
+	(void)old_val;
+	if (new_val.type == CMAP_VALUETYPE_UINT32 && new_val.len == sizeof(uint32_t)) {
+		memcpy(&cd->token_ms, new_val.data, sizeof(uint32_t));
+		cd->tmo.token_ms = cd->token_ms;
+		quo_timeouts_derive(&cd->tmo);
+	}
+}
+
+static int cmap_dispatch_cb(int fd, int revents, void *data)
+{
+	struct cd *cd = data;
+
+	(void)fd;
+	(void)revents;
+	cmap_dispatch(cd->cmap, CS_DISPATCH_ALL);
+	return 0;
+}
+
 static void cpg_confchg(cpg_handle_t h, const struct cpg_name *group,
 			const struct cpg_address *members, size_t nm,
 			const struct cpg_address *left, size_t nl,
@@ -169,7 +196,8 @@ static void cpg_confchg(cpg_handle_t h, const struct cpg_name *group,
 		l[i] = left[i].nodeid;
 	for (i = 0; i < nj; i++)
 		j[i] = joined[i].nodeid;
-	read_token(cd);
+	/* no synchronous corosync call here: during a sync corosync answers
+	 * cmap only once its services (votequorum: our device poll!) are done */
 	seen_update(cd, m, nm);
 	cd_log(LOG_INFO, "group membership: %zu member(s), %zu joined, %zu left", nm, nj, nl);
 	cd_repl_confchg(cd->repl, m, nm, j, nj, l, nl);
@@ -201,7 +229,7 @@ static int cpg_dispatch_cb(int fd, int revents, void *data)
 	return 0;
 }
 
-static void vq_refresh(struct cd *cd)
+void cd_vq_refresh(struct cd *cd)
 {
 	struct votequorum_info info;
 
@@ -218,16 +246,24 @@ static void vq_notify(votequorum_handle_t h, uint64_t context, uint32_t quorate,
 {
 	struct cd *cd = (struct cd *)(uintptr_t)context;
 	bool was = cd->quorate;
+	uint32_t i, votes = 0;
 
 	(void)h;
-	(void)n;
-	(void)nodes;
+	/* counts from the notification: a votequorum_getinfo() here would wait
+	 * for a sync that waits for us */
+	for (i = 0; i < n; i++)
+		votes += nodes[i].state == VOTEQUORUM_NODESTATE_MEMBER;
 	cd->quorate = quorate != 0;
-	vq_refresh(cd);
+	cd->votes = votes;
 	if (was != cd->quorate)
-		cd_log(cd->quorate ? LOG_NOTICE : LOG_WARNING, "quorum %s (%" PRIu32 " of %" PRIu32
-		       " votes, %" PRIu32 " needed)", cd->quorate ? "gained" : "lost",
-		       cd->votes, cd->expected_votes, cd->quorum_votes);
+		cd_log(cd->quorate ? LOG_NOTICE : LOG_WARNING, "corosync: quorum %s (%" PRIu32 " member(s) voting)",
+		       cd->quorate ? "gained" : "lost", votes);
+}
+
+static void vq_expected(votequorum_handle_t h, uint64_t context, uint32_t expected)
+{
+	(void)h;
+	((struct cd *)(uintptr_t)context)->expected_votes = expected;
 }
 
 static void vq_nodelist(votequorum_handle_t h, uint64_t context, votequorum_ring_id_t ring_id,
@@ -267,6 +303,7 @@ int cd_corosync_connect(struct cd *cd)
 
 	vq_callbacks.votequorum_quorum_notify_fn = vq_notify;
 	vq_callbacks.votequorum_nodelist_notify_fn = vq_nodelist;
+	vq_callbacks.votequorum_expectedvotes_notify_fn = vq_expected;
 	err = cpg_model_initialize(&cd->cpg, CPG_MODEL_V1, (cpg_model_data_t *)&cpg_model, cd);
 	if (err != CS_OK)
 		return -CM_E_NOT_READY;
@@ -280,7 +317,13 @@ int cd_corosync_connect(struct cd *cd)
 	if (votequorum_trackstart(cd->vq, (uint64_t)(uintptr_t)cd, CS_TRACK_CHANGES | CS_TRACK_CURRENT) != CS_OK)
 		goto fail_vq;
 	read_token(cd);
-	vq_refresh(cd);
+	cd_vq_refresh(cd);
+	{
+		cmap_track_handle_t th;
+
+		cmap_track_add(cd->cmap, "runtime.config.totem.token", CMAP_TRACK_ADD | CMAP_TRACK_MODIFY,
+			       token_changed, cd, &th);
+	}
 
 	cd->repl = cd_repl_new(cd->db, cd->my_id, &cd_repl_cpg_ops, cd);
 	if (cd->repl == NULL)
@@ -290,6 +333,8 @@ int cd_corosync_connect(struct cd *cd)
 
 	votequorum_fd_get(cd->vq, &fd);
 	qb_loop_poll_add(cd->loop, QB_LOOP_HIGH, fd, POLLIN, cd, vq_dispatch_cb);
+	cmap_fd_get(cd->cmap, &fd);
+	qb_loop_poll_add(cd->loop, QB_LOOP_MED, fd, POLLIN, cd, cmap_dispatch_cb);
 	cpg_fd_get(cd->cpg, &fd);
 	qb_loop_poll_add(cd->loop, QB_LOOP_HIGH, fd, POLLIN, cd, cpg_dispatch_cb);
 
@@ -329,6 +374,8 @@ void cd_corosync_disconnect(struct cd *cd)
 		qb_loop_poll_del(cd->loop, fd);
 	if (votequorum_fd_get(cd->vq, &fd) == CS_OK)
 		qb_loop_poll_del(cd->loop, fd);
+	if (cmap_fd_get(cd->cmap, &fd) == CS_OK)
+		qb_loop_poll_del(cd->loop, fd);
 	outq_flush(cd);
 	for (o = cd->outq; o; o = n) {
 		n = o->next;
@@ -342,6 +389,8 @@ void cd_corosync_disconnect(struct cd *cd)
 }
 
 /* ---- cd_repl's transport ---- */
+/* Note: nothing below may call corosync synchronously (cmap_get,
+ * votequorum_getinfo): these run inside delivery callbacks. */
 
 static int ops_send(void *ctx, const void *buf, size_t len)
 {

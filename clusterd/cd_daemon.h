@@ -97,6 +97,7 @@ uint64_t cd_wall_ms(void);
 int cd_corosync_connect(struct cd *cd);
 void cd_corosync_disconnect(struct cd *cd);
 int cd_cpg_send(struct cd *cd, const void *buf, size_t len);
+void cd_vq_refresh(struct cd *cd);  /* re-read votequorum's counts (local IPC) */
 extern const struct cd_repl_ops cd_repl_cpg_ops;
 
 /* cd_quorum.c */

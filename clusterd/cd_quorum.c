@@ -40,6 +40,13 @@ static void arm(struct cd *cd, uint32_t ms, void (*fn)(void *), qb_loop_timer_ha
 	qb_loop_timer_add(cd->loop, QB_LOOP_HIGH, (uint64_t)ms * QB_TIME_NS_IN_MSEC, cd, fn, h);
 }
 
+/* Paused, or just resumed and the tick has not run yet: whatever event the
+ * loop handles first after a SIGCONT must not trust what it knew before. */
+static bool paused(struct cd *cd)
+{
+	return cd->stalled || (cd->last_tick_ms && mono_ms() - cd->last_tick_ms > cd->tmo.stall_ms);
+}
+
 /* Whether to cast the device vote now. */
 static bool cast_now(struct cd *cd)
 {
@@ -47,7 +54,7 @@ static bool cast_now(struct cd *cd)
 	size_t n = 0;
 	const uint32_t *members;
 
-	if (cd->witness == NULL || cd->stalled || cd->repl == NULL)
+	if (cd->witness == NULL || paused(cd) || cd->repl == NULL)
 		return false;
 	wit_worker_snapshot(cd->witness, &s);
 	if (s.copy_pending)
@@ -65,7 +72,10 @@ static void poll_device(struct cd *cd)
 		return;
 	cast = cast_now(cd);
 	err = votequorum_qdevice_poll(cd->vq, CD_QDEVICE_NAME, cast, cd->ring_id);
-	if (err != CS_OK && err != CS_ERR_MESSAGE_ERROR)
+	if (err == CS_ERR_MESSAGE_ERROR)
+		cd_log(LOG_DEBUG, "votequorum device poll with an old ring id (%u.%llu)",
+		       cd->ring_id.nodeid, (unsigned long long)cd->ring_id.seq);
+	else if (err != CS_OK)
 		cd_log(LOG_WARNING, "votequorum device poll failed (error %d)", err);
 	if (cast != cd->casting)
 		cd_log(LOG_NOTICE, "witness vote %s", cast ? "cast: this partition holds the witness" : "no longer cast");
@@ -86,6 +96,7 @@ void cd_quorum_ring(struct cd *cd, uint32_t nodeid, uint64_t seq)
 	cd->ring_id.nodeid = nodeid;
 	cd->ring_id.seq = seq;
 	cd->have_ring = true;
+	cd_log(LOG_INFO, "votequorum ring %u.%llu: polling the quorum device", nodeid, (unsigned long long)seq);
 	/* at once, from memory only: corosync waits for this answer */
 	poll_device(cd);
 }
@@ -93,7 +104,7 @@ void cd_quorum_ring(struct cd *cd, uint32_t nodeid, uint64_t seq)
 bool cd_quorum_local(struct cd *cd, bool *witness)
 {
 	*witness = cd->casting && cast_now(cd);
-	return cd->connected && cd->quorate && !cd->stalled;
+	return cd->connected && cd->quorate && !paused(cd);
 }
 
 /* ---- pause detection ---- */
@@ -372,7 +383,7 @@ void cd_quorum_json(struct cd *cd, struct cm_jw *w)
 			in += nodes[i].id == members[k];
 	free(nodes);
 	qc.nodes = (uint32_t)n;
-	quo_calc(&qc, (uint32_t)in, cd->casting, &q);
+	quo_calc(&qc, (uint32_t)in, cd->casting && cast_now(cd), &q);
 	cm_jw_key(w, "quorum");
 	cm_jw_obj_begin(w);
 	cm_jw_kv_bool(w, "quorate", cd_quorum_local(cd, &witness) && q.quorate);
@@ -381,8 +392,9 @@ void cd_quorum_json(struct cd *cd, struct cm_jw *w)
 	cm_jw_kv_int(w, "expected_votes", q.expected);
 	cm_jw_kv_int(w, "quorum", q.needed);
 	cm_jw_kv_bool(w, "corosync_quorate", cd->quorate);
-	cm_jw_kv_int(w, "corosync_votes", cd->votes);
-	cm_jw_kv_bool(w, "paused_recently", cd->stalled);
+	cm_jw_kv_int(w, "corosync_members", cd->votes);
+	cm_jw_kv_int(w, "corosync_expected_votes", cd->expected_votes);
+	cm_jw_kv_bool(w, "paused_recently", paused(cd));
 	if (qc.mode == QUO_NODE_AND_DISK_MAJORITY) {
 		struct wit_snapshot s;
 
