@@ -143,7 +143,12 @@ static int wait_witness(const struct cli_opts *o)
 		v = cm_jv_parse(text, NULL, 0);
 		free(text);
 		w = cm_jv_get(cm_jv_get(v, "quorum"), "witness");
-		if (w && cm_jv_get_bool(w, "lun_ok", false) && cm_jv_get_int(w, "holder", 0) != 0) {
+		if (w && cm_jv_get_int(w, "holder", 0) == -1) {
+			fprintf(stderr, "cluadmin: the mode is set, but the witness LUN is reserved by another cluster: release it there or use another LUN\n");
+			cm_jv_free(v);
+			return CLI_EFAIL;
+		}
+		if (w && cm_jv_get_bool(w, "lun_ok", false) && cm_jv_get_int(w, "holder", 0) > 0) {
 			if (!o->json)
 				printf("witness reached; held by %s\n", cm_jv_get_str(w, "holder_name", "?"));
 			cm_jv_free(v);

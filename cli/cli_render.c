@@ -1,4 +1,5 @@
 /* cli_render.c - human-readable views of clusterd's JSON answers. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -48,12 +49,13 @@ static void quorum_line(const struct cm_jv *q)
 	       cm_jv_get_bool(q, "paused_recently", false) ? " - distrusted after a pause" : "");
 	if (w) {
 		const char *h = s(w, "holder_name");
+		bool ok = cm_jv_get_bool(w, "lun_ok", false);
 
-		printf("Witness:   %s, %s%s%s%s\n", s(w, "url"),
-		       !cm_jv_get_bool(w, "lun_ok", false) ? "NOT reachable" :
-		       h[0] ? "held by " : "held by nobody", h,
-		       cm_jv_get_bool(w, "casting", false) ? " (its vote counts here)" : "",
-		       s(w, "error")[0] ? " - " : "");
+		if (!ok)
+			printf("Witness:   %s, NOT reachable from this node\n", s(w, "url"));
+		else
+			printf("Witness:   %s, held by %s%s\n", s(w, "url"), h[0] ? h : "nobody",
+			       cm_jv_get_bool(w, "casting", false) ? " (its vote counts here)" : "");
 		if (s(w, "error")[0])
 			printf("           %s\n", s(w, "error"));
 	}

@@ -284,6 +284,13 @@ void cd_quorum_initiator(struct cd *cd, char *buf, size_t len)
 			name = nodes[i].name;
 	snprintf(buf, len, "iqn.2026-11.org.clusterd:%s", name ? name : "node");
 	free(nodes);
+	/* an IQN is lower case; node names may have capitals and '_' */
+	for (char *p = buf; *p; p++) {
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+		else if (*p == '_')
+			*p = '-';
+	}
 }
 
 static int start_witness(struct cd *cd, const char *url)

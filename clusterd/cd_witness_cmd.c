@@ -106,7 +106,13 @@ int cd_witness_init(struct cd *cd, qb_ipcs_connection_t *c, const char *url, boo
 	cm_strlcpy(a->uuid, cl.uuid, sizeof(a->uuid));
 	cm_strlcpy(a->name, cl.name, sizeof(a->name));
 	a->force = force;
-	a->timeout_s = (int)(cd->tmo.io_timeout_ms + 999) / 1000 * 3;
+	{
+		struct quo_timeouts t = cd->tmo;
+
+		if (t.io_timeout_ms == 0) /* before the first connection to corosync */
+			quo_timeouts_derive(&t);
+		a->timeout_s = (int)(t.io_timeout_ms + 999) / 1000 * 3;
+	}
 	a->now_ms = cd_wall_ms();
 	return cd_job_start(cd, c, init_job, a);
 }

@@ -73,9 +73,12 @@ bool wit_arb_cast(const struct wit_arb *a, const struct quo_timeouts *t, uint64_
 		return false;
 	if (a->holder == a->my_id)
 		return a->renewed_ms != 0 && now_ms - a->renewed_ms < t->lease_ms;
+	/* We see the holder's renewal up to one round after it happened, so a
+	 * member counts it for lease - renew only: its cast ends no later than
+	 * the holder's own, and preempt_after keeps its margin for both. */
 	for (i = 0; i < n; i++)
 		if (members[i] == a->holder)
-			return now_ms - a->changed_ms < t->lease_ms;
+			return now_ms - a->changed_ms < t->lease_ms - t->renew_ms;
 	return false;
 }
 

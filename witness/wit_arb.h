@@ -7,8 +7,9 @@
  * clock: casting needs no I/O.
  *
  * Rules (numbered as in the tests):
- *  1. not registered on this session: REGISTER (a reconnect loses it, tgt
- *     ties registrations to sessions);
+ *  1. our key is not registered: REGISTER (the worker also recovers the key
+ *     for a new session after any reconnect: tgt ties registrations to
+ *     sessions);
  *  2. nobody holds the reservation: RESERVE (the target decides the race);
  *  3. we hold it: RENEW (write our slot, counter + 1);
  *  4. another node holds it and its slot, read this round, has not changed
@@ -16,7 +17,8 @@
  *     run out by then); a slot we cannot read never justifies a preempt;
  *  5. otherwise watch.
  * Cast: we hold it and renewed within lease_ms; or a member of our current
- * membership holds it and its slot changed within lease_ms. A holder
+ * membership holds it and we saw its slot change within lease_ms - renew_ms
+ * (we see a renewal up to one round late). A holder
  * outside our membership never counts for us. No I/O, clock or globals.
  */
 #ifndef WIT_ARB_H

@@ -27,6 +27,7 @@ struct wit_worker {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;
+	bool wake;                       /* a copy is waiting: run a round now */
 
 	/* worker-only */
 	struct wit_lun *lun;
@@ -373,8 +374,9 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&w->mu);
 		until.tv_sec = (time_t)(next / 1000);
 		until.tv_nsec = (long)(next % 1000) * 1000000;
-		while (!w->stop && mono_ms() < next)
+		while (!w->stop && !w->wake && mono_ms() < next)
 			pthread_cond_timedwait(&w->cv, &w->mu, &until);
+		w->wake = false;
 	}
 	pthread_mutex_unlock(&w->mu);
 	if (w->lun) {
@@ -464,6 +466,8 @@ void wit_worker_put_copy(struct wit_worker *w, const void *img, size_t len, int6
 	w->put_len = len;
 	w->put_epoch = epoch;
 	w->put_seq = seq;
+	w->wake = true;
+	pthread_cond_signal(&w->cv); /* write it now, not at the next round */
 	pthread_mutex_unlock(&w->mu);
 }
 

@@ -34,9 +34,14 @@ VC_UP_TIMEOUT_S=${VC_UP_TIMEOUT_S:-60}
 VC_READY_TIMEOUT_S=${VC_READY_TIMEOUT_S:-15}
 VC_STOP_TIMEOUT_S=${VC_STOP_TIMEOUT_S:-15}
 VC_KILL_TIMEOUT_S=${VC_KILL_TIMEOUT_S:-10}
-# Bound on one query (corosync-quorumtool, cluadmin) so a paused node
-# cannot hang a poll.
+# Bound on one query (corosync-quorumtool, cluadmin, tgtadm) so a paused
+# node (or tgtd) cannot hang a poll.
 VC_QUERY_TIMEOUT_S=${VC_QUERY_TIMEOUT_S:-3}
+# san-stop: tgtd drains a LUN's commands in milliseconds once a deleted
+# target stops taking new ones; an initiator that keeps a LUN busy (a
+# benchmark) makes `delete --force` fail ("this logical unit is still
+# active") for as long as it runs. After this long, SIGKILL.
+VC_SAN_STOP_TIMEOUT_S=${VC_SAN_STOP_TIMEOUT_S:-3}
 
 # The lock on a run is held on this fd by mutating verbs. Daemons never
 # inherit it (vc__spawn closes every fd above 2), else a daemon would hold
@@ -171,13 +176,16 @@ vc_resolve() {
 }
 
 # vc_load: select the run and read its env file (VC_PREFIX, VC_SLOT,
-# VC_NODES, VC_TOKEN, VC_TOKEN_COEFF, VC_NAME, VC_CLUADMIN, VC_CLUSTERD).
+# VC_NODES, VC_TOKEN, VC_TOKEN_COEFF, VC_NAME, VC_CLUADMIN, VC_CLUSTERD,
+# VC_SAN, VC_WITNESS_MB, VC_SCRATCH_MB).
 vc_load() {
 	vc_resolve || return 1
 	if [[ ! -f $VC_DIR/env ]]; then
 		vc_err "$VC_DIR: no such run (no env file)"
 		return 1
 	fi
+	# a run records whether it has a SAN; one that does not say has none
+	VC_SAN=0
 	# shellcheck source=/dev/null
 	source "$VC_DIR/env"
 	[[ -n ${VC_PREFIX:-} && -n ${VC_SLOT:-} && -n ${VC_NODES:-} ]] || {
@@ -448,6 +456,32 @@ vc_heal() {
 	ip -n "$(vc_ns br)" link set "$1-c" up
 }
 
+# vc_split NODE,NODE,...: those nodes' cluster links move to a second bridge
+# (brc2): two partitions that each still see their own members, which
+# link-down cannot make (it isolates single nodes). Storage stays shared.
+vc_split() {
+	local br n
+	br=$(vc_ns br)
+	[[ -n $1 ]] || { vc_err "split needs NODE,NODE,..."; return 1; }
+	if ! ip -n "$br" link show brc2 >/dev/null 2>&1; then
+		ip -n "$br" link add brc2 type bridge stp_state 0 forward_delay 0 || return 1
+		ip -n "$br" link set brc2 up || return 1
+	fi
+	for n in ${1//,/ }; do
+		vc__check_node "$n" || return 1
+		ip -n "$br" link set "$n-c" master brc2 || return 1
+	done
+}
+
+# vc_unsplit: every node's cluster link back on brc.
+vc_unsplit() {
+	local br i
+	br=$(vc_ns br)
+	for ((i = 1; i <= VC_NODES; i++)); do
+		ip -n "$br" link set "n$i-c" master brc || return 1
+	done
+}
+
 # vc_link_state NODE: "up" or "cut".
 vc_link_state() {
 	if ip -n "$(vc_ns br)" -o link show "$1-c" 2>/dev/null | grep -q '[<,]UP[,>]'; then
@@ -559,14 +593,17 @@ vc__started() {
 	fi
 }
 
+# vc__holder_start NODE [SCRIPT]: start the holder of NODE ("san" too) with
+# SCRIPT (default VC__HOLDER_SH; called with the node dir, the run dir and
+# the run dir relative to /run) and wait until it is sleeping.
 vc__holder_start() {
-	local node=$1 nd rel="" pid
+	local node=$1 script=${2:-$VC__HOLDER_SH} nd rel="" pid
 	nd=$(vc_node_dir "$node")
 	if [[ $VC_DIR == /run/* ]]; then
 		rel=${VC_DIR#/run/}
 	fi
 	vc__spawn "$nd/holder.out" ip netns exec "$(vc_ns "$node")" unshare -m --propagation private -- \
-		sh -c "$VC__HOLDER_SH" vc-holder "$nd" "$VC_DIR" "$rel"
+		sh -c "$script" vc-holder "$nd" "$VC_DIR" "$rel"
 	pid=$VC__SPAWNED
 	vc__pid_set "$node" holder "$pid"
 	vc_wait "$VC_READY_TIMEOUT_S" vc__started "$pid" sleep || true
@@ -784,6 +821,287 @@ vc_signal() {
 vc_pause() { vc_signal "$1" STOP; }
 vc_resume() { vc_signal "$1" CONT; }
 
+# ---------------------------------------------------------------- the SAN
+
+# One iSCSI target per run (unless VC_SAN=0): tgtd in the namespace
+# <prefix>-san, listening only on 198.19.S.254:3260, in a mount namespace
+# of its own (a holder, as the nodes have) so that its control socket
+# /var/run/tgtd/socket.0 is private to the run: tgtadm runs in the same
+# namespaces. Target tid 1, iqn.2026-11.test.vcluster:<prefix>, bound to
+# ALL initiators; its LUNs are sparse files in <run>/san/ (vc__san_luns).
+# The files outlive tgtd: san-stop / san-start keep the data (but not the
+# SCSI-3 reservations: tgt does not persist them).
+
+VC_IQN_BASE=iqn.2026-11.test.vcluster
+VC_SAN_PORT=3260
+
+# The holder of the SAN's mount namespace: a tmpfs on /run (tgtd's socket
+# dir /var/run/tgtd is compiled in), with the run dir bound back at its own
+# path when it lives under /run (tgtd opens the backing files by the paths
+# tgtadm gives it). Built like the nodes' /run (VC__HOLDER_SH).
+# shellcheck disable=SC2016
+VC__SAN_HOLDER_SH='set -e
+sd=$1 rundir=$2 rel=$3
+mount -n -t tmpfs -o mode=0755,size=16m vc-san-run "$sd/runfs"
+if [ -n "$rel" ]; then
+	mkdir -p "$sd/runfs/$rel"
+	mount -n --bind "$rundir" "$sd/runfs/$rel"
+fi
+mount -n --move "$sd/runfs" /run
+mkdir -p /run/lock /run/tgtd
+exec sleep infinity'
+
+# vc__san_luns: the LUNs, lines "LUN NAME MIB". LUN 0 is tgt's own
+# controller LUN.
+vc__san_luns() {
+	printf '1 witness %s\n2 scratch %s\n' "$VC_WITNESS_MB" "$VC_SCRATCH_MB"
+}
+
+vc_san_enabled() { [[ ${VC_SAN:-0} == 1 ]]; }
+
+vc__san_check() {
+	vc_san_enabled && return 0
+	vc_err "this run has no SAN (it was brought up with VC_SAN=0)"
+	return 1
+}
+
+vc_san_iqn() { printf '%s:%s\n' "$VC_IQN_BASE" "$VC_PREFIX"; }
+vc_san_portal() { printf '%s:%s\n' "$(vc_san_target_ip)" "$VC_SAN_PORT"; }
+
+# vc_initiator NODE: the initiator name NODE uses (by convention: nothing
+# makes a node use it; tgt accepts any name, the target is bound to ALL).
+vc_initiator() {
+	vc__check_node "$1" || return 1
+	printf '%s:%s-%s\n' "$VC_IQN_BASE" "$VC_PREFIX" "$1"
+}
+
+# vc__san_lun_name LUN: print the name of an exported LUN, fail otherwise.
+vc__san_lun_name() {
+	local lun name mb
+	while read -r lun name mb; do
+		if [[ $lun == "$1" ]]; then
+			printf '%s\n' "$name"
+			return 0
+		fi
+	done < <(vc__san_luns)
+	vc_err "no LUN '$1' (this run has: $(vc__san_luns | awk '{printf "%s%s (%s, %s MiB)", sep, $1, $2, $3; sep = ", "}'))"
+	return 1
+}
+
+# vc_san_file LUN: the LUN's backing file.
+vc_san_file() {
+	local name
+	name=$(vc__san_lun_name "$1") || return 1
+	printf '%s/lun%s-%s.img\n' "$(vc_node_dir san)" "$1" "$name"
+}
+
+# vc_san_url [LUN]: iscsi://198.19.S.254:3260/<iqn>/<lun> (default LUN 1,
+# the witness).
+vc_san_url() {
+	local lun=${1:-1}
+	vc__san_check || return 1
+	vc__san_lun_name "$lun" >/dev/null || return 1
+	printf 'iscsi://%s/%s/%s\n' "$(vc_san_portal)" "$(vc_san_iqn)" "$lun"
+}
+
+# vc_san_tgtadm ARGS...: tgtadm against the run's tgtd (its private control
+# socket), bounded by VC_QUERY_TIMEOUT_S (a paused tgtd cannot hang it).
+vc_san_tgtadm() {
+	local holder
+	holder=$(vc_live_pid san holder) || {
+		vc_err "san: no namespace holder; try 'vcluster san-start'"
+		return 1
+	}
+	timeout -k 1 "$VC_QUERY_TIMEOUT_S" nsenter -t "$holder" -m -n -- tgtadm "$@" </dev/null
+}
+
+# vc__san_op ARGS...: vc_san_tgtadm, with its output as the error message.
+vc__san_op() {
+	local out
+	out=$(vc_san_tgtadm "$@" 2>&1) && return 0
+	vc_err "san: 'tgtadm $*' failed: $out"
+	return 1
+}
+
+# vc_san_listeners: every listening TCP and UDP socket in the SAN's
+# namespace, lines "tcp ADDR:PORT".
+vc_san_listeners() {
+	ss -H -N "$(vc_ns san)" -ltnu 2>/dev/null | awk '{ print $1, $5 }'
+}
+
+# vc__san_listening: tgtd listens on the portal and nowhere else.
+vc__san_listening() {
+	[[ $(vc_san_listeners) == "tcp $(vc_san_portal)" ]]
+}
+
+# vc__san_answers: tgtd answers tgtadm (or died: stop waiting).
+vc__san_answers() {
+	vc_node_alive san tgtd || return 0
+	vc_san_tgtadm --op show --mode system >/dev/null 2>&1
+}
+
+# vc__san_tids: the target ids tgtd has, one a line.
+vc__san_tids() {
+	local out
+	out=$(vc_san_tgtadm --lld iscsi --op show --mode target 2>/dev/null) || return 1
+	awk '$1 == "Target" { sub(":", "", $2); print $2 }' <<<"$out"
+}
+
+# vc__san_configured: target 1 is ours, has every LUN and is bound to ALL.
+vc__san_configured() {
+	local out
+	out=$(vc_san_tgtadm --lld iscsi --op show --mode target 2>/dev/null) || return 1
+	awk -v iqn="$(vc_san_iqn)" -v want="$(vc__san_luns | wc -l)" '
+		$1 == "Target" { t = ($2 == "1:" && $3 == iqn); acl = 0 }
+		t && $1 == "LUN:" && $2 > 0 { n++ }
+		t && /ACL information:/ { acl = 1; next }
+		t && acl && $1 == "ALL" { all = 1 }
+		END { exit !(n == want && all) }' <<<"$out"
+}
+
+# vc_san_sessions: the iSCSI sessions (I_T nexus) tgtd has, lines
+# "INITIATOR ADDRESS".
+vc_san_sessions() {
+	local out
+	out=$(vc_san_tgtadm --lld iscsi --op show --mode target 2>/dev/null) || return 1
+	awk '$1 == "Initiator:" { i = $2 } $1 == "IP" && $2 == "Address:" { print i, $3 }' <<<"$out"
+}
+
+# vc__san_configure: (re)make target 1 with its LUNs. A half-made target
+# (an interrupted start) is deleted first. Each LUN gets a serial and a
+# T10 id of the run's own, so LUNs of two runs never look alike (tgt's
+# default serial is beaf<tid><lun>).
+vc__san_configure() {
+	local tid lun name mb
+	for tid in $(vc__san_tids); do
+		vc__san_op --lld iscsi --op delete --mode target --tid "$tid" --force || return 1
+	done
+	vc__san_op --lld iscsi --op new --mode target --tid 1 -T "$(vc_san_iqn)" || return 1
+	while read -r lun name mb; do
+		vc__san_op --lld iscsi --op new --mode logicalunit --tid 1 --lun "$lun" \
+			-b "$(vc_san_file "$lun")" --bstype rdwr || return 1
+		vc__san_op --lld iscsi --op update --mode logicalunit --tid 1 --lun "$lun" \
+			--params "scsi_sn=$VC_PREFIX-$lun,scsi_id=$VC_PREFIX-$name" || return 1
+	done < <(vc__san_luns)
+	# bound last: no initiator logs in to a target still being built
+	vc__san_op --lld iscsi --op bind --mode target --tid 1 -I ALL
+}
+
+# vc__san_kill PID: SIGKILL tgtd, wait until it is gone.
+vc__san_kill() {
+	kill -KILL "$1" 2>/dev/null || true
+	vc_wait "$VC_KILL_TIMEOUT_S" vc__all_dead "$1" && return 0
+	vc_err "san: tgtd (pid $1) survives SIGKILL"
+	return 1
+}
+
+# vc_san_start: holder (if needed), backing files (only those missing:
+# existing data stays), tgtd, target and LUNs; each only if it is not
+# there already. Waits until tgtd listens on the portal and nowhere else.
+vc_san_start() {
+	local sd holder pid lun name mb f t0
+	vc__san_check || return 1
+	t0=$(vc_now_ms)
+	sd=$(vc_node_dir san)
+	mkdir -p "$sd/runfs" || return 1
+	if ! vc_node_alive san holder; then
+		# without its holder, tgtadm cannot reach a tgtd
+		if pid=$(vc_live_pid san tgtd); then
+			vc_info "san: tgtd (pid $pid) runs without its namespace holder; killing it first"
+			vc__san_kill "$pid" || return 1
+		fi
+		vc__pid_clear san tgtd
+		vc__holder_start san "$VC__SAN_HOLDER_SH" || return 1
+	fi
+	holder=$(vc_pid san holder)
+	while read -r lun name mb; do
+		f=$(vc_san_file "$lun") || return 1
+		if [[ ! -e $f ]]; then
+			truncate -s "${mb}M" -- "$f" || return 1
+		fi
+	done < <(vc__san_luns)
+	if ! vc_node_alive san tgtd; then
+		vc__spawn "$sd/tgtd.out" nsenter -t "$holder" -m -n -- \
+			tgtd -f --iscsi "portal=$(vc_san_portal)"
+		pid=$VC__SPAWNED
+		vc__pid_set san tgtd "$pid"
+		vc_wait "$VC_READY_TIMEOUT_S" vc__san_answers || true
+		if ! vc_node_alive san tgtd; then
+			vc_err "san: tgtd (pid $pid) exited at start; see $sd/tgtd.out:"
+			tail -n 5 "$sd/tgtd.out" | sed 's/^/  /' >&2
+			return 1
+		fi
+		if ! vc_san_tgtadm --op show --mode system >/dev/null 2>&1; then
+			vc_err "san: tgtd (pid $pid) does not answer tgtadm after ${VC_READY_TIMEOUT_S}s"
+			return 1
+		fi
+	fi
+	if ! vc__san_configured; then
+		vc__san_configure || return 1
+	fi
+	if ! vc_wait "$VC_READY_TIMEOUT_S" vc__san_listening; then
+		vc_err "san: tgtd does not listen on $(vc_san_portal) alone; listening: $(vc_san_listeners | tr '\n' ' ')"
+		return 1
+	fi
+	vc_info "san: tgtd pid $(vc_pid san tgtd), portal $(vc_san_portal), target $(vc_san_iqn), ready after $(($(vc_now_ms) - t0)) ms"
+}
+
+# vc__san_unconfigure: delete every target (--force: sessions go too).
+# Fails while a LUN has commands in flight (retried by the caller).
+vc__san_unconfigure() {
+	local tid tids
+	tids=$(vc__san_tids) || return 1
+	for tid in $tids; do
+		vc_san_tgtadm --lld iscsi --op delete --mode target --tid "$tid" --force >/dev/null 2>&1 || return 1
+	done
+}
+
+# vc_san_stop: stop tgtd (the holder and the backing files stay). As tgt
+# wants it: delete the targets, then the system (SIGTERM alone does not
+# stop a tgtd that has a target); SIGKILL when that does not work within
+# VC_SAN_STOP_TIMEOUT_S, or at once if tgtd is paused.
+vc_san_stop() {
+	local pid
+	vc__san_check || return 1
+	if ! pid=$(vc_live_pid san tgtd); then
+		vc__pid_clear san tgtd
+		vc_info "san: tgtd is not running"
+		return 0
+	fi
+	if vc_stopped "$pid"; then
+		vc_info "san: tgtd (pid $pid) is paused; SIGKILL"
+		vc__san_kill "$pid" || return 1
+	elif vc_wait "$VC_SAN_STOP_TIMEOUT_S" vc__san_unconfigure &&
+		vc_san_tgtadm --op delete --mode system >/dev/null 2>&1 &&
+		vc_wait "$VC_SAN_STOP_TIMEOUT_S" vc__all_dead "$pid"; then
+		vc_info "san: tgtd (pid $pid) stopped"
+	else
+		vc_err "san: tgtd (pid $pid) did not stop through tgtadm within ${VC_SAN_STOP_TIMEOUT_S}s (a LUN kept busy?); SIGKILL"
+		vc__san_kill "$pid" || return 1
+	fi
+	vc__pid_clear san tgtd
+}
+
+# vc_san_cut NODE / vc_san_heal NODE: storage link of NODE down/up on the
+# bridge side. The cluster network (eth0) is untouched.
+vc_san_cut() {
+	vc__check_node "$1" || return 1
+	ip -n "$(vc_ns br)" link set "$1-s" down
+}
+vc_san_heal() {
+	vc__check_node "$1" || return 1
+	ip -n "$(vc_ns br)" link set "$1-s" up
+}
+
+# vc_san_link_state NODE: "up" or "cut".
+vc_san_link_state() {
+	if ip -n "$(vc_ns br)" -o link show "$1-s" 2>/dev/null | grep -q '[<,]UP[,>]'; then
+		echo up
+	else
+		echo cut
+	fi
+}
+
 # ---------------------------------------------------------------- up / down
 
 vc__slot_alloc() {
@@ -819,6 +1137,7 @@ vc__write_env() {
 		printf 'VC_PREFIX=%q\nVC_SLOT=%q\nVC_NODES=%q\nVC_TOKEN=%q\nVC_TOKEN_COEFF=%q\n' \
 			"$VC_PREFIX" "$VC_SLOT" "$VC_NODES" "$VC_TOKEN" "$VC_TOKEN_COEFF"
 		printf 'VC_NAME=%q\nVC_CLUADMIN=%q\nVC_CLUSTERD=%q\n' "$VC_NAME" "$VC_CLUADMIN" "$VC_CLUSTERD"
+		printf 'VC_SAN=%q\nVC_WITNESS_MB=%q\nVC_SCRATCH_MB=%q\n' "$VC_SAN" "$VC_WITNESS_MB" "$VC_SCRATCH_MB"
 	} >"$VC_DIR/env.tmp" && mv -f -- "$VC_DIR/env.tmp" "$VC_DIR/env"
 }
 
@@ -827,6 +1146,11 @@ vc__check_tools() {
 	for t in ip unshare nsenter setsid flock timeout corosync corosync-quorumtool corosync-cmapctl awk; do
 		command -v "$t" >/dev/null || missing+=("$t")
 	done
+	if [[ $VC_SAN == 1 ]]; then
+		for t in tgtd tgtadm ss truncate; do
+			command -v "$t" >/dev/null || missing+=("$t (for the SAN: package tgt, or VC_SAN=0)")
+		done
+	fi
 	((${#missing[@]} == 0)) || {
 		vc_err "missing tools: ${missing[*]}"
 		return 1
@@ -874,11 +1198,16 @@ vc__new_run() {
 }
 
 # vc_up: needs VC_NODES, VC_TOKEN, VC_TOKEN_COEFF, VC_NAME, VC_CLUADMIN,
-# VC_CLUSTERD set; VC_DIR optional. Leaves VC_DIR set. On failure the caller
-# must run vc_down (the vcluster front end does, from a trap).
+# VC_CLUSTERD set; VC_SAN (1), VC_WITNESS_MB, VC_SCRATCH_MB (64) and VC_DIR
+# optional.
+# Leaves VC_DIR set. On failure the caller must run vc_down (the vcluster
+# front end does, from a trap).
 vc_up() {
 	local node t0
 	t0=$(vc_now_ms)
+	VC_SAN=${VC_SAN:-1}
+	VC_WITNESS_MB=${VC_WITNESS_MB:-64}
+	VC_SCRATCH_MB=${VC_SCRATCH_MB:-64}
 	vc__check_tools || return 1
 	case ${VC_DIR:-} in
 	/etc/corosync* | /var/lib/corosync* | /var/log/corosync*)
@@ -910,6 +1239,14 @@ vc_up() {
 	for node in $(vc_nodes); do
 		vc__launch "$node" corosync corosync corosync -f || return 1
 	done
+	# the SAN while the corosyncs start; before clusterd, which may want
+	# its witness
+	if vc_san_enabled; then
+		vc_san_start || {
+			vc_err "SAN setup failed"
+			return 1
+		}
+	fi
 	for node in $(vc_nodes); do
 		vc_wait "$VC_READY_TIMEOUT_S" vc__corosync_ready "$node" || true
 		vc_node_alive "$node" corosync || {

@@ -1,13 +1,17 @@
 #!/bin/bash
 # t_harness.sh - self-test of the vcluster harness (tests/harness/) alone.
 #
-# Checks corosync-level facts only: membership after up, cut/heal, kill and
-# start, pause/resume, stop/start, the fence agent, address hygiene, two
-# runs at once, and that down leaves nothing behind. clusterd is not started
-# unless VC_CLUSTERD is set (default here: none).
+# Checks harness-level facts only: corosync membership after up, cut/heal,
+# kill and start, pause/resume, stop/start, the fence agent, address
+# hygiene, two runs at once, that down leaves nothing behind; and the run's
+# SAN (tgtd, checked over iSCSI with libiscsi's tools from the nodes):
+# portal, LUNs, san-cut/heal, san-stop/start keeping the data, VC_SAN=0.
+# clusterd is not started unless VC_CLUSTERD is set (default here: none).
 #
-# Needs root. Env: VC_CLUADMIN (default <repo>/cli/cluadmin; any stand-in
-# that implements `cluster create` works), VC_CLUSTERD (default none).
+# Needs root, tgt and libiscsi-bin (qemu-io, when present, checks a block
+# written through libiscsi). Env: VC_CLUADMIN (default <repo>/cli/cluadmin;
+# any stand-in that implements `cluster create` works), VC_CLUSTERD
+# (default none).
 # Prints "PASS name" / "FAIL name: reason"; exits 1 if anything failed, 77
 # (skip) if it cannot run here.
 set -euo pipefail
@@ -19,6 +23,7 @@ FENCE=$HARNESS/fence_vcluster
 source "$HARNESS/vc_lib.sh"
 
 export VC_CLUSTERD=${VC_CLUSTERD:-none}
+export VC_SAN=1 # runs have a SAN unless a test says VC_SAN=0
 export VC_CLUADMIN=${VC_CLUADMIN:-$VC_REPO/cli/cluadmin}
 export VC_TOKEN=${VC_TOKEN:-500}
 export VC_TOKEN_COEFF=${VC_TOKEN_COEFF:-0}
@@ -178,6 +183,143 @@ vc_exec n1 test -f "$VC_DIR/env" || reason+="run dir not visible in n1; "
 [[ $("$VCLUSTER" ip n3) == "198.18.$VC_SLOT.3" ]] || reason+="vcluster ip n3 is wrong; "
 if [[ -z $reason ]]; then pass node_namespaces; else fail node_namespaces "$reason"; fi
 
+# ------------------------------------------------------------------ SAN (tgtd in <prefix>-san)
+
+SAN_IP=$(vc_san_target_ip)
+IQN=$(vc_san_iqn)
+LUN_BYTES=$((64 * 1048576)) # VC_WITNESS_MB, VC_SCRATCH_MB default
+
+# on NODE CMD...: CMD in NODE, bounded (a cut link must not hang the test;
+# -k: iscsi-perf, for one, ignores SIGTERM while it reconnects)
+on() {
+	local node=$1
+	shift
+	vc_exec "$node" timeout -k 1 5 "$@"
+}
+
+# portal_ok NODE: iscsi-ls from NODE (with its initiator name) lists our
+# target at our portal with LUNs 1 and 2
+portal_ok() {
+	local out
+	out=$(on "$1" iscsi-ls -s -i "$(vc_initiator "$1")" "iscsi://$SAN_IP" 2>&1) || return 1
+	grep -qF "Target:$IQN Portal:$SAN_IP:3260" <<<"$out" &&
+		grep -q '^Lun:1 .*DIRECT_ACCESS' <<<"$out" && grep -q '^Lun:2 .*DIRECT_ACCESS' <<<"$out"
+}
+
+# capacity NODE LUN: the LUN's size in bytes, read over iSCSI from NODE
+capacity() {
+	on "$1" iscsi-readcapacity16 -i "$(vc_initiator "$1")" "$(vc_san_url "$2")" 2>/dev/null |
+		awk -F: '/^Total size/ { print $2 }'
+}
+
+san_listens_alone() { [[ $(vc_san_listeners) == "tcp $SAN_IP:3260" ]]; }
+
+HAVE_QEMU_IO=0
+command -v qemu-io >/dev/null && HAVE_QEMU_IO=1
+# qemu_io NODE ARGS...: qemu-io (its iSCSI driver is libiscsi) on LUN 2
+qemu_io() {
+	local node=$1
+	shift
+	on "$node" qemu-io -f raw "$@" "$(vc_san_url 2)" >/dev/null 2>&1
+}
+
+if ! command -v iscsi-ls >/dev/null || ! command -v iscsi-readcapacity16 >/dev/null || ! command -v iscsi-inq >/dev/null; then
+	fail san "libiscsi-bin is not installed (iscsi-ls, iscsi-inq, iscsi-readcapacity16): SAN not tested"
+else
+	reason=""
+	tgtd=$(vc_live_pid san tgtd) || reason+="no live tgtd recorded in the san namespace; "
+	if [[ -n $tgtd ]]; then
+		[[ $(readlink "/proc/$tgtd/ns/mnt") != "$(readlink /proc/self/ns/mnt)" ]] || reason+="tgtd shares the host's mount namespace; "
+		vc_exec n1 test -S /run/tgtd/socket.0 && reason+="n1 sees a tgtd control socket; "
+		nsenter -t "$(vc_pid san holder)" -m test -S /run/tgtd/socket.0 || reason+="no control socket in the SAN's private /run; "
+	fi
+	san_listens_alone || reason+="listening in the san namespace: $(vc_san_listeners | tr '\n' ' '); "
+	[[ $("$VCLUSTER" san-url) == "iscsi://$SAN_IP:3260/iqn.2026-11.test.vcluster:$VC_PREFIX/1" ]] || reason+="san-url is $("$VCLUSTER" san-url); "
+	[[ $("$VCLUSTER" san-url 2) == "iscsi://$SAN_IP:3260/$IQN/2" ]] || reason+="san-url 2 is wrong; "
+	"$VCLUSTER" san-url 3 >/dev/null 2>&1 && reason+="san-url 3 (no such LUN) succeeded; "
+	[[ $("$VCLUSTER" initiator n2) == "iqn.2026-11.test.vcluster:$VC_PREFIX-n2" ]] || reason+="initiator n2 is $("$VCLUSTER" initiator n2); "
+	"$VCLUSTER" status | grep -q "^san .*tgtd $tgtd, portal $SAN_IP:3260 listening" || reason+="status has no SAN line; "
+	if [[ -z $reason ]]; then pass "san_tgtd (pid $tgtd, listens on $SAN_IP:3260 only)"; else fail san_tgtd "$reason"; fi
+
+	for node in n1 n2; do
+		if portal_ok "$node"; then pass "san_portal_$node"; else fail "san_portal_$node" "iscsi-ls from $node does not list $IQN with LUNs 1 and 2"; fi
+	done
+	reason=""
+	for lun in 1 2; do
+		c=$(capacity n1 "$lun" || true)
+		[[ $c == "$LUN_BYTES" ]] || reason+="LUN $lun is '$c' bytes, want $LUN_BYTES; "
+	done
+	sn=$(on n1 iscsi-inq -i "$(vc_initiator n1)" -e 1 -c 128 "$(vc_san_url 1)" 2>/dev/null | sed -n 's/^Unit Serial Number:\[ *\(.*\)\]$/\1/p' || true)
+	[[ $sn == "$VC_PREFIX-1" ]] || reason+="LUN 1 serial is '$sn', want $VC_PREFIX-1; "
+	if [[ -z $reason ]]; then pass san_luns_64MiB; else fail san_luns_64MiB "$reason"; fi
+
+	# storage cut: n2 loses the portal, n1 keeps it, the cluster stays whole
+	"$VCLUSTER" san-cut n2
+	reason=""
+	[[ $(vc_san_link_state n2) == cut ]] || reason+="storage link state is $(vc_san_link_state n2); "
+	portal_ok n2 && reason+="n2 still reaches the portal; "
+	portal_ok n1 || reason+="n1 lost the portal; "
+	all_see 3 || reason+="cluster membership changed (n1 sees $(members_of n1)); "
+	[[ $(vc_link_state n2) == up ]] || reason+="the cluster link of n2 went down too; "
+	if [[ -z $reason ]]; then pass san_cut_n2; else fail san_cut_n2 "$reason"; fi
+	t_start
+	"$VCLUSTER" san-heal n2
+	if vc_wait 10 portal_ok n2; then pass "san_heal_n2 ($(t_took))"; else fail san_heal_n2 "n2 does not reach the portal 10 s after san-heal"; fi
+
+	# data written through libiscsi survives a tgtd restart
+	if ((HAVE_QEMU_IO)); then
+		if qemu_io n1 -c 'write -P 0x5a 4096 4096' && qemu_io n2 -r -c 'read -P 0x5a 4096 4096'; then
+			pass san_write_n1_read_n2
+		else
+			fail san_write_n1_read_n2 "qemu-io write on n1 / pattern read on n2 failed"
+		fi
+	fi
+	f1=$(vc_san_file 1)
+	f2=$(vc_san_file 2)
+	sum_before=$(cksum <"$f2")
+	tgtd=$(vc_pid san tgtd)
+	holder=$(vc_pid san holder)
+	t_start
+	reason=""
+	"$VCLUSTER" san-stop 2>"$TMP/san.err" || reason+="san-stop failed: $(tr '\n' ' ' <"$TMP/san.err"); "
+	took=$(t_took)
+	grep -q SIGKILL "$TMP/san.err" && reason+="tgtd needed SIGKILL; "
+	vc_alive "$tgtd" && reason+="tgtd $tgtd alive; "
+	[[ -z $(vc_pid san tgtd) ]] || reason+="tgtd still recorded; "
+	vc_node_alive san holder || reason+="the SAN holder died; "
+	[[ -z $(vc_san_listeners) ]] || reason+="still listening: $(vc_san_listeners | tr '\n' ' '); "
+	portal_ok n1 && reason+="n1 still reaches the portal; "
+	[[ -f $f1 && $(stat -c %s "$f1") == "$LUN_BYTES" ]] || reason+="backing file $f1 gone or resized; "
+	[[ $(cksum <"$f2") == "$sum_before" ]] || reason+="backing file $f2 changed; "
+	if [[ -z $reason ]]; then pass "san_stop ($took)"; else fail san_stop "$reason"; fi
+	t_start
+	reason=""
+	"$VCLUSTER" san-start 2>"$TMP/san.err" || reason+="san-start failed: $(tr '\n' ' ' <"$TMP/san.err"); "
+	took=$(t_took)
+	new=$(vc_live_pid san tgtd) || reason+="no live tgtd; "
+	[[ $new != "$tgtd" ]] || reason+="same tgtd pid; "
+	[[ $(vc_pid san holder) == "$holder" ]] || reason+="holder changed; "
+	san_listens_alone || reason+="listening: $(vc_san_listeners | tr '\n' ' '); "
+	portal_ok n2 || reason+="n2 does not reach the portal; "
+	c=$(capacity n2 1 || true)
+	[[ $c == "$LUN_BYTES" ]] || reason+="LUN 1 is '$c' bytes; "
+	if ((HAVE_QEMU_IO)); then
+		qemu_io n2 -r -c 'read -P 0x5a 4096 4096' || reason+="the block written before san-stop is not there; "
+	fi
+	if [[ -z $reason ]]; then pass "san_start keeps the data ($took)"; else fail san_start "$reason"; fi
+
+	# a tgtd that cannot answer (paused) is SIGKILLed by san-stop
+	tgtd=$(vc_pid san tgtd)
+	kill -STOP "$tgtd"
+	reason=""
+	"$VCLUSTER" san-stop 2>"$TMP/san.err" || reason+="san-stop failed: $(tr '\n' ' ' <"$TMP/san.err"); "
+	vc_alive "$tgtd" && reason+="paused tgtd $tgtd survived; "
+	"$VCLUSTER" san-start 2>"$TMP/san.err" || reason+="san-start after SIGKILL failed: $(tr '\n' ' ' <"$TMP/san.err"); "
+	portal_ok n1 || reason+="n1 does not reach the portal after restart; "
+	if [[ -z $reason ]]; then pass san_stop_paused_tgtd; else fail san_stop_paused_tgtd "$reason"; fi
+fi
+SAN_TGTD=$(vc_pid san tgtd)
+
 # ------------------------------------------------------------------ cut / heal
 
 t_start
@@ -314,6 +456,13 @@ else
 	fail fence_list_monitor_metadata "list, monitor, metadata or the bad-plug error is wrong"
 fi
 
+# kill, start, restart, stop, fence of nodes: the SAN was never touched
+if [[ -n $SAN_TGTD && $(vc_pid san tgtd) == "$SAN_TGTD" ]] && vc_node_alive san tgtd && san_listens_alone; then
+	pass node_verbs_leave_san
+else
+	fail node_verbs_leave_san "tgtd was $SAN_TGTD, now $(vc_pid san tgtd) ($(vc_node_alive san tgtd && echo alive || echo dead)); listening: $(vc_san_listeners | tr '\n' ' ')"
+fi
+
 # ------------------------------------------------------------------ two runs at once
 
 new_run_dir par1
@@ -323,7 +472,7 @@ R2=$REPLY
 t_start
 VC_DIR=$R1 "$VCLUSTER" up 2 >"$TMP/p1.out" 2>"$TMP/p1.err" &
 p1=$!
-VC_DIR=$R2 "$VCLUSTER" up 2 >"$TMP/p2.out" 2>"$TMP/p2.err" &
+VC_SAN=0 VC_DIR=$R2 "$VCLUSTER" up 2 >"$TMP/p2.out" 2>"$TMP/p2.err" &
 p2=$!
 BG=("$p1" "$p2")
 rc1=0 rc2=0
@@ -346,6 +495,23 @@ if ((rc1 == 0 && rc2 == 0)); then
 	done
 	[[ $(members_of n1) == 3 ]] || reason+="main run's n1 sees $(members_of n1); "
 	if [[ -z $reason ]]; then pass parallel_isolated; else fail parallel_isolated "$reason"; fi
+	# R1 has a SAN of its own (a second tgtd next to the main run's), R2
+	# none (VC_SAN=0)
+	reason=""
+	url1=$(VC_DIR=$R1 "$VCLUSTER" san-url 2>/dev/null || true)
+	iqn1=$(VC_DIR=$R1 "$VCLUSTER" san-url | cut -d/ -f4 || true)
+	[[ -n $url1 && $url1 != "$(vc_san_url 1)" ]] || reason+="R1's san-url is '$url1'; "
+	p1ip=${url1#iscsi://}
+	p1ip=${p1ip%%:*}
+	out=$(VC_DIR=$R1 "$VCLUSTER" exec n2 timeout -k 1 5 iscsi-ls "iscsi://$p1ip" 2>&1 || true)
+	[[ $out == "Target:$iqn1 Portal:$p1ip:3260,1" ]] || reason+="iscsi-ls from R1's n2: '$out'; "
+	on n1 iscsi-ls "iscsi://$p1ip" >/dev/null 2>&1 && reason+="the main run's n1 reaches R1's portal; "
+	VC_DIR=$R2 "$VCLUSTER" san-url >/dev/null 2>&1 && reason+="R2 (VC_SAN=0) has a san-url; "
+	grep -q '^san ' "$R2/pids" && reason+="R2 (VC_SAN=0) recorded SAN processes; "
+	# shellcheck disable=SC1091
+	[[ -z $(ip netns pids "$(source "$R2/env" && echo "$VC_PREFIX")-san") ]] || reason+="processes in R2's san namespace; "
+	VC_DIR=$R2 "$VCLUSTER" status | grep -q '^san .*no target (VC_SAN=0)' || reason+="R2's status has no 'no target' SAN line; "
+	if [[ -z $reason ]]; then pass parallel_san; else fail parallel_san "$reason"; fi
 else
 	fail parallel_up "status $rc1/$rc2: $(cat "$TMP/p1.err" "$TMP/p2.err" | tr '\n' ' ')"
 fi
@@ -369,12 +535,17 @@ done
 # ------------------------------------------------------------------ down
 
 mapfile -t pids < <(run_pids "$RUN")
+mapfile -t tgtds < <(awk '$1 == "san" && $2 == "tgtd" { print $3 }' "$RUN/pids.all")
 prefix=$VC_PREFIX
 slot=$VC_SLOT
 t_start
 if "$VCLUSTER" down 2>"$TMP/down.err"; then
 	took=$(t_took)
 	left=$(leftovers "$prefix" "${pids[@]}")
+	((${#tgtds[@]} >= 3)) || left+=" (only ${#tgtds[@]} tgtd pids recorded, want 3: test is blind)"
+	for p in "${tgtds[@]}"; do
+		vc_alive "$p" && left+=" tgtd $p"
+	done
 	[[ -e $RUN ]] && left+=" run dir $RUN"
 	[[ -e $VC_SLOTS/$slot ]] && left+=" slot $slot"
 	if [[ -z $left ]]; then

@@ -237,8 +237,42 @@ START_TEST(cast_follows_the_membership)
 	ck_assert(wit_arb_cast(&a, &t, 5100, with, 2));
 	/* the same holder after a split: not ours */
 	ck_assert(!wit_arb_cast(&a, &t, 5100, without, 1));
-	/* a member holder that stopped renewing stops counting after the lease */
-	ck_assert(!wit_arb_cast(&a, &t, 5000 + t.lease_ms, with, 2));
+	/* a member holder that stopped renewing stops counting a round before
+	 * its own lease ends (we may have seen its last renewal a round late) */
+	ck_assert(wit_arb_cast(&a, &t, 5000 + t.lease_ms - t.renew_ms - 1, with, 2));
+	ck_assert(!wit_arb_cast(&a, &t, 5000 + t.lease_ms - t.renew_ms, with, 2));
+}
+END_TEST
+
+START_TEST(no_window_with_a_member_caster)
+{
+	/* Node 1 holds, renews last at time 0 and goes silent (cut from the SAN).
+	 * Node 2, its partition member, saw that renewal one round late (at
+	 * renew_ms). Node 3, elsewhere, saw it at 0 and may preempt after
+	 * preempt_after. Node 2's corosync stops counting the vote device_timeout
+	 * after its last casting poll: before node 3 may preempt. */
+	struct quo_timeouts t = tmo();
+	uint32_t m12[] = { 1, 2 };
+	struct wit_decision d;
+	struct wit_arb a2, a3;
+	struct wit_obs o;
+	uint64_t now, last_cast_2 = 0, preempt_at = 0;
+
+	wit_arb_init(&a2, 2);
+	wit_arb_init(&a3, 3);
+	o = obs(t.renew_ms, true, 1, 41);
+	wit_arb_round(&a2, &t, &o, &d);
+	for (now = 0; now < 30000 && !preempt_at; now += 100) {
+		o = obs(now, true, 1, 41);
+		wit_arb_round(&a3, &t, &o, &d);
+		if (d.action == WIT_A_PREEMPT)
+			preempt_at = now;
+	}
+	for (now = 0; now < 30000; now += 10)
+		if (wit_arb_cast(&a2, &t, now, m12, 2))
+			last_cast_2 = now;
+	ck_assert(preempt_at > 0 && last_cast_2 > 0);
+	ck_assert_uint_gt(preempt_at, last_cast_2 + t.device_timeout_ms);
 }
 END_TEST
 
@@ -287,6 +321,7 @@ int main(void)
 	tcase_add_test(tc, rule_4_preempt_only_a_silent_holder);
 	tcase_add_test(tc, cast_follows_the_membership);
 	tcase_add_test(tc, no_window_with_two_casters);
+	tcase_add_test(tc, no_window_with_a_member_caster);
 	suite_add_tcase(s, tc);
 	return ut_run(s);
 }
