@@ -1,9 +1,11 @@
 /* cli_ipc.c - one request/reply exchange with the local clusterd. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 #include <qb/qbipcc.h>
 
 #include "cm_err.h"
@@ -28,7 +30,36 @@ static int exit_for(int rc)
 	}
 }
 
+static int cli_call_once(const struct cli_opts *o, int cmd, const char *const *args, int nargs, char **out);
+
+/* libqb's connection handshake has no timeout of its own: a stopped
+ * (SIGSTOP) or wedged clusterd would hold cluadmin forever. */
+static void on_deadline(int sig)
+{
+	static const char msg[] = "cluadmin: clusterd did not answer in time (is it paused or overloaded?)\n";
+
+	(void)sig;
+	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(CLI_ETIMEOUT);
+	_exit(CLI_ETIMEOUT);
+}
+
+/* One second more than the request's own timeout, which covers the rest. */
+static void deadline_arm(int timeout_ms)
+{
+	signal(SIGALRM, on_deadline);
+	alarm((unsigned)((timeout_ms + 999) / 1000 + 1));
+}
+
 int cli_call(const struct cli_opts *o, int cmd, const char *const *args, int nargs, char **out)
+{
+	int rc = cli_call_once(o, cmd, args, nargs, out);
+
+	alarm(0);
+	return rc;
+}
+
+static int cli_call_once(const struct cli_opts *o, int cmd, const char *const *args, int nargs, char **out)
 {
 	struct qb_ipc_request_header hdr;
 	struct cm_sb req;
@@ -40,6 +71,7 @@ int cli_call(const struct cli_opts *o, int cmd, const char *const *args, int nar
 	int i, rc = CLI_OK;
 
 	*out = NULL;
+	deadline_arm(o->timeout_ms);
 	c = qb_ipcc_connect(CM_IPC_NAME, CM_IPC_MAX_MSG);
 	if (c == NULL) {
 		int e = errno;

@@ -335,14 +335,10 @@ static int can_write(struct req *r)
 	if (!cd_db_has_cluster(cd->db))
 		return reply_err(r, -CM_E_NOT_INIT,
 				 "this node holds no cluster database yet (create one with 'cluadmin cluster create')");
-	{
-		bool witness;
-
-		if (!cd_quorum_local(cd, &witness))
-			return reply_err(r, -CM_E_NO_QUORUM, "cannot change the configuration: %s",
-					 cd->stalled ? "this node was paused and does not trust its quorum yet"
-						     : "this partition has no quorum (see 'cluadmin quorum show')");
-	}
+	if (!cd_quorum_verdict(cd, NULL))
+		return reply_err(r, -CM_E_NO_QUORUM, "cannot change the configuration: %s",
+				 cd->stalled ? "this node was paused and does not trust its quorum yet"
+					     : "this partition has no quorum (see 'cluadmin quorum show')");
 	return 0;
 }
 

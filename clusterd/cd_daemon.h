@@ -15,6 +15,7 @@
 
 #include "cd_conf.h"
 #include "cm_json.h"
+#include "quo_calc.h"
 #include "quo_timeouts.h"
 #include "wit_worker.h"
 #include "cd_db.h"
@@ -85,6 +86,9 @@ struct cd {
 	bool stalled;                    /* we were paused: distrust quorum */
 	uint64_t stall_until_ms;
 	uint64_t stall_rounds;
+	bool had_quorum;                 /* the verdict at the last tick */
+	uint64_t quorum_since_ms;        /* wall clock of its last change */
+	uint64_t quorum_lost_ms;         /* wall clock of its last loss */
 
 	/* IPC */
 	qb_ipcs_service_t *ipcs;
@@ -107,6 +111,7 @@ void cd_quorum_reconcile(struct cd *cd);
 void cd_quorum_changed(struct cd *cd);
 void cd_quorum_ring(struct cd *cd, uint32_t nodeid, uint64_t seq);
 bool cd_quorum_local(struct cd *cd, bool *witness);
+bool cd_quorum_verdict(struct cd *cd, struct quo_result *out);
 void cd_quorum_json(struct cd *cd, struct cm_jw *w);
 void cd_quorum_initiator(struct cd *cd, char *buf, size_t len);
 

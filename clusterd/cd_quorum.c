@@ -107,6 +107,50 @@ bool cd_quorum_local(struct cd *cd, bool *witness)
 	return cd->connected && cd->quorate && !paused(cd);
 }
 
+/* The quorum verdict of this node: corosync agrees, we were not paused, and
+ * our own arithmetic over the configured nodes in our membership (with the
+ * witness vote when we cast it) says quorate. */
+bool cd_quorum_verdict(struct cd *cd, struct quo_result *out)
+{
+	struct cd_db_node *nodes = NULL;
+	struct quo_config qc = { cd->quorum_mode == QUO_NODE_AND_DISK_MAJORITY ? QUO_NODE_AND_DISK_MAJORITY
+									     : QUO_NODE_MAJORITY, 0 };
+	struct quo_result q;
+	size_t i, k, n = 0, nm = 0, in = 0;
+	const uint32_t *members = cd->repl ? cd_repl_members(cd->repl, &nm) : NULL;
+	bool witness;
+
+	cd_db_nodes(cd->db, &nodes, &n);
+	for (i = 0; i < n; i++)
+		for (k = 0; k < nm; k++)
+			in += nodes[i].id == members[k];
+	free(nodes);
+	qc.nodes = (uint32_t)n;
+	quo_calc(&qc, (uint32_t)in, cd->casting && cast_now(cd), &q);
+	if (out)
+		*out = q;
+	return cd_quorum_local(cd, &witness) && q.quorate;
+}
+
+/* A change of verdict, seen within one tick (100 ms). Losing quorum is
+ * where a node stops its resources (resource groups come with the next
+ * release; nothing runs yet). */
+static void verdict_tick(struct cd *cd)
+{
+	bool q = cd->connected && cd_db_has_cluster(cd->db) && cd_quorum_verdict(cd, NULL);
+
+	if (q == cd->had_quorum)
+		return;
+	cd->had_quorum = q;
+	cd->quorum_since_ms = cd_wall_ms();
+	if (!q)
+		cd->quorum_lost_ms = cd->quorum_since_ms;
+	if (q)
+		cd_log(LOG_NOTICE, "quorum: this partition has quorum; resources may run here");
+	else
+		cd_log(LOG_WARNING, "quorum: lost; this node stops its resources and refuses configuration changes");
+}
+
 /* ---- pause detection ---- */
 
 static void tick(void *data)
@@ -139,6 +183,7 @@ static void tick(void *data)
 		}
 	}
 	cd->last_tick_ms = now;
+	verdict_tick(cd);
 	arm(cd, CD_TICK_MS, tick, &cd->tick_timer);
 }
 
@@ -376,24 +421,16 @@ void cd_quorum_stop(struct cd *cd)
 
 void cd_quorum_json(struct cd *cd, struct cm_jw *w)
 {
-	struct cd_db_node *nodes = NULL;
 	struct quo_config qc = { cd->quorum_mode == QUO_NODE_AND_DISK_MAJORITY ? QUO_NODE_AND_DISK_MAJORITY
 									     : QUO_NODE_MAJORITY, 0 };
 	struct quo_result q;
-	size_t i, n = 0, nm = 0, in = 0;
-	const uint32_t *members = cd->repl ? cd_repl_members(cd->repl, &nm) : NULL;
-	bool witness;
+	bool quorate = cd_quorum_verdict(cd, &q);
 
-	cd_db_nodes(cd->db, &nodes, &n);
-	for (i = 0; i < n; i++)
-		for (size_t k = 0; k < nm; k++)
-			in += nodes[i].id == members[k];
-	free(nodes);
-	qc.nodes = (uint32_t)n;
-	quo_calc(&qc, (uint32_t)in, cd->casting && cast_now(cd), &q);
 	cm_jw_key(w, "quorum");
 	cm_jw_obj_begin(w);
-	cm_jw_kv_bool(w, "quorate", cd_quorum_local(cd, &witness) && q.quorate);
+	cm_jw_kv_bool(w, "quorate", quorate);
+	cm_jw_kv_int(w, "since_ms", (int64_t)cd->quorum_since_ms);
+	cm_jw_kv_int(w, "lost_ms", (int64_t)cd->quorum_lost_ms);
 	cm_jw_kv_str(w, "mode", quo_mode_to_str(qc.mode));
 	cm_jw_kv_int(w, "votes", q.votes);
 	cm_jw_kv_int(w, "expected_votes", q.expected);

@@ -30,6 +30,12 @@ if it_up 3; then
 	it_check nm3-lose-one-quorate "n1 not quorate with 2 of 3" it_wait 5 quorate n1
 	vc kill n2
 	it_check nm3-lose-two-not-quorate "n1 still quorate alone" it_wait 10 not_quorate n1
+	# the verdict changes within 1 s of the membership change that causes it
+	down_ms=$(cj n1 node list | jq '.nodes[] | select(.name == "n2") | .since_ms')
+	lost_ms=$(cj n1 quorum show | jq .quorum.lost_ms)
+	it_check nm3-quorum-loss-within-1s "verdict $((lost_ms - down_ms)) ms after n2 went down" \
+		[ $((lost_ms - down_ms)) -ge 0 -a $((lost_ms - down_ms)) -lt 1000 ]
+	it_info "quorum lost $((lost_ms - down_ms)) ms after the membership change"
 	err=$(ca n1 property set description x 2>&1); rc=$?
 	it_check nm3-alone-refuses-writes "rc $rc: $err" bash -c "[ $rc = 4 ] && grep -q 'no quorum' <<<\"\$1\"" _ "$err"
 	it_down
@@ -161,11 +167,31 @@ vc start n2 >/dev/null 2>&1
 it_check w2-witness-back "not both quorate after the SAN returned" it_wait 40 both_quorate
 
 # -- a paused holder: never two quorate sides; it does not keep the vote after resuming
-h=$(holder n1)
+agreed_holder() { # the holder both nodes see, casting on both
+	local a b
+	a=$(holder n1)
+	b=$(holder n2)
+	[ -n "$a" ] && [ "$a" = "$b" ] && both_quorate && echo "$a"
+}
+it_wait 15 agreed_holder
+h=$(agreed_holder)
+# its own 100 ms tick has recorded the gain (what resources will follow)
+gain_recorded() { cj "$h" quorum show | jq -e '.quorum.quorate and .quorum.since_ms > .quorum.lost_ms' >/dev/null; }
+it_wait 5 gain_recorded
 other=$([ "$h" = n1 ] && echo n2 || echo n1)
 vc pause "$h"
-it_check pause-other-takes-over "$other did not become quorate" it_wait 30 quorate "$other"
+took_over() { quorate "$other" && [ "$(holder "$other")" = "$other" ] && [ "$(members "$other")" = 1 ]; }
+it_check pause-other-takes-over "$other did not take the witness and quorum" it_wait 30 took_over
+resume_ms=$(it_now_ms)
 vc resume "$h"
+it_wait 5 not_quorate "$h"
+# the first request after SIGCONT may run before the tick records the loss
+lost_after_resume() { [ "$(cj "$h" quorum show | jq .quorum.lost_ms)" -ge "$resume_ms" ]; }
+it_wait 5 lost_after_resume
+lost_ms=$(cj "$h" quorum show | jq .quorum.lost_ms)
+it_check pause-loss-within-1s "the resumed holder's verdict changed $((lost_ms - resume_ms)) ms after resume" \
+	[ $((lost_ms - resume_ms)) -ge 0 -a $((lost_ms - resume_ms)) -lt 1000 ]
+it_info "resumed holder distrusted its quorum $((lost_ms - resume_ms)) ms after SIGCONT"
 both=0
 for _ in $(seq 1 40); do
 	if quorate "$h" && quorate "$other" && [ "$(members "$h")" = 1 ]; then both=$((both + 1)); fi
