@@ -855,6 +855,9 @@ exec sleep infinity'
 # controller LUN.
 vc__san_luns() {
 	printf '1 witness %s\n2 scratch %s\n' "$VC_WITNESS_MB" "$VC_SCRATCH_MB"
+	# for refusal tests: a CD-ROM LUN (tgt's emulation rejects persistent
+	# reservations) and a LUN smaller than a witness needs
+	printf '3 nopr 16\n4 small 8\n'
 }
 
 vc_san_enabled() { [[ ${VC_SAN:-0} == 1 ]]; }
@@ -979,7 +982,7 @@ vc__san_configure() {
 	vc__san_op --lld iscsi --op new --mode target --tid 1 -T "$(vc_san_iqn)" || return 1
 	while read -r lun name mb; do
 		vc__san_op --lld iscsi --op new --mode logicalunit --tid 1 --lun "$lun" \
-			-b "$(vc_san_file "$lun")" --bstype rdwr || return 1
+			-b "$(vc_san_file "$lun")" --bstype rdwr $([[ $name == nopr ]] && echo "--device-type cd") || return 1
 		vc__san_op --lld iscsi --op update --mode logicalunit --tid 1 --lun "$lun" \
 			--params "scsi_sn=$VC_PREFIX-$lun,scsi_id=$VC_PREFIX-$name" || return 1
 	done < <(vc__san_luns)

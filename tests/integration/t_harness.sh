@@ -236,7 +236,7 @@ else
 	san_listens_alone || reason+="listening in the san namespace: $(vc_san_listeners | tr '\n' ' '); "
 	[[ $("$VCLUSTER" san-url) == "iscsi://$SAN_IP:3260/iqn.2026-11.test.vcluster:$VC_PREFIX/1" ]] || reason+="san-url is $("$VCLUSTER" san-url); "
 	[[ $("$VCLUSTER" san-url 2) == "iscsi://$SAN_IP:3260/$IQN/2" ]] || reason+="san-url 2 is wrong; "
-	"$VCLUSTER" san-url 3 >/dev/null 2>&1 && reason+="san-url 3 (no such LUN) succeeded; "
+	"$VCLUSTER" san-url 9 >/dev/null 2>&1 && reason+="san-url 9 (no such LUN) succeeded; "
 	[[ $("$VCLUSTER" initiator n2) == "iqn.2026-11.test.vcluster:$VC_PREFIX-n2" ]] || reason+="initiator n2 is $("$VCLUSTER" initiator n2); "
 	"$VCLUSTER" status | grep -q "^san .*tgtd $tgtd, portal $SAN_IP:3260 listening" || reason+="status has no SAN line; "
 	if [[ -z $reason ]]; then pass "san_tgtd (pid $tgtd, listens on $SAN_IP:3260 only)"; else fail san_tgtd "$reason"; fi

@@ -91,6 +91,10 @@ it_check w2-witness-init-bad-url "rc $rc: $out" bash -c "[ $rc != 0 ] && grep -q
 slot=$(sed -n 's/^VC_SLOT=//p' "$VC_DIR/env")
 out=$(ca n1 witness init "iscsi://198.19.$slot.253:3260/iqn.2026-11.test.none:x/1" 2>&1); rc=$?
 it_check w2-witness-init-unreachable "rc $rc: $out" bash -c "[ $rc != 0 ] && grep -qi 'unreachable\|no route\|timed out\|connect' <<<\"\$1\"" _ "$out"
+out=$(ca n1 witness init "$(vc san-url 3)" 2>&1); rc=$?
+it_check w2-witness-init-no-pr "rc $rc: $out" bash -c "[ $rc != 0 ] && grep -q 'does not support SCSI-3 persistent reservations' <<<\"\$1\"" _ "$out"
+out=$(ca n1 witness init "$(vc san-url 4)" 2>&1); rc=$?
+it_check w2-witness-init-too-small "rc $rc: $out" bash -c "[ $rc != 0 ] && grep -q 'at least 16 MiB' <<<\"\$1\"" _ "$out"
 SCRATCH=$(vc san-url 2)
 if vc exec n1 qemu-io -f raw -c "write -P 0x41 0 4096" "$SCRATCH" >/dev/null 2>&1; then
 	out=$(ca n1 witness init "$SCRATCH" 2>&1); rc=$?
