@@ -130,6 +130,24 @@ int cm_strlcpy(char *dst, const char *src, size_t size)
 	return 0;
 }
 
+void cm_le_put(unsigned char *p, uint64_t v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+uint64_t cm_le_get(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = n - 1; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
 uint64_t cm_hash64(uint64_t h, const void *data, size_t len)
 {
 	const unsigned char *p = data;

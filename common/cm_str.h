@@ -35,6 +35,11 @@ int cm_sb_failed(const struct cm_sb *sb);
 /* Bounded copy that always terminates; returns -E2BIG if truncated. */
 int cm_strlcpy(char *dst, const char *src, size_t size);
 
+/* Little-endian integers of n bytes (1..8) in byte buffers: the wire
+ * format and the witness layout share them. */
+void cm_le_put(unsigned char *p, uint64_t v, int n);
+uint64_t cm_le_get(const unsigned char *p, int n);
+
 /* FNV-1a 64-bit, incremental: start with CM_HASH_INIT. */
 #define CM_HASH_INIT 0xcbf29ce484222325ULL
 uint64_t cm_hash64(uint64_t h, const void *data, size_t len);

@@ -39,24 +39,6 @@ int cm_msg_add_str(struct cm_msg *m, const char *s)
 	return cm_msg_add_blob(m, s ? s : "", (uint32_t)n);
 }
 
-static void put_le(unsigned char *p, uint64_t v, int n)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_le(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = n - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 int cm_msg_encode(const struct cm_msg *m, struct cm_sb *out)
 {
 	unsigned char hdr[CM_WIRE_HDR_LEN], b8[8];
@@ -70,24 +52,24 @@ int cm_msg_encode(const struct cm_msg *m, struct cm_sb *out)
 	if (total > CM_WIRE_MAX_LEN)
 		return -CM_E_TOOBIG;
 
-	put_le(hdr, CM_WIRE_MAGIC, 4);
-	put_le(hdr + 4, m->version, 2);
-	put_le(hdr + 6, m->type, 2);
-	put_le(hdr + 8, total, 4);
-	put_le(hdr + 12, m->flags, 4);
-	put_le(hdr + 16, m->sender, 4);
-	put_le(hdr + 20, m->nints, 2);
-	put_le(hdr + 22, m->nstrs, 2);
-	put_le(hdr + 24, m->id, 8);
-	put_le(hdr + 32, m->time_ms, 8);
+	cm_le_put(hdr, CM_WIRE_MAGIC, 4);
+	cm_le_put(hdr + 4, m->version, 2);
+	cm_le_put(hdr + 6, m->type, 2);
+	cm_le_put(hdr + 8, total, 4);
+	cm_le_put(hdr + 12, m->flags, 4);
+	cm_le_put(hdr + 16, m->sender, 4);
+	cm_le_put(hdr + 20, m->nints, 2);
+	cm_le_put(hdr + 22, m->nstrs, 2);
+	cm_le_put(hdr + 24, m->id, 8);
+	cm_le_put(hdr + 32, m->time_ms, 8);
 	cm_sb_reset(out);
 	cm_sb_add(out, (const char *)hdr, sizeof(hdr));
 	for (i = 0; i < m->nints; i++) {
-		put_le(b8, (uint64_t)m->ints[i], 8);
+		cm_le_put(b8, (uint64_t)m->ints[i], 8);
 		cm_sb_add(out, (const char *)b8, 8);
 	}
 	for (i = 0; i < m->nstrs; i++) {
-		put_le(b8, m->strs[i].len, 4);
+		cm_le_put(b8, m->strs[i].len, 4);
 		cm_sb_add(out, (const char *)b8, 4);
 		cm_sb_add(out, m->strs[i].p, m->strs[i].len);
 		cm_sb_putc(out, '\0');
@@ -104,36 +86,36 @@ int cm_msg_decode(const void *buf, size_t len, struct cm_msg *m)
 	memset(m, 0, sizeof(*m));
 	if (buf == NULL || len < CM_WIRE_HDR_LEN)
 		return -CM_E_PROTO;
-	if (get_le(p, 4) != CM_WIRE_MAGIC)
+	if (cm_le_get(p, 4) != CM_WIRE_MAGIC)
 		return -CM_E_PROTO;
-	m->version = (uint16_t)get_le(p + 4, 2);
+	m->version = (uint16_t)cm_le_get(p + 4, 2);
 	if (m->version != CM_WIRE_VERSION)
 		return -CM_E_VERSION;
-	m->type = (uint16_t)get_le(p + 6, 2);
-	total = (size_t)get_le(p + 8, 4);
+	m->type = (uint16_t)cm_le_get(p + 6, 2);
+	total = (size_t)cm_le_get(p + 8, 4);
 	if (total > CM_WIRE_MAX_LEN)
 		return -CM_E_TOOBIG;
 	if (total != len)
 		return -CM_E_PROTO;
-	m->flags = (uint32_t)get_le(p + 12, 4);
-	m->sender = (uint32_t)get_le(p + 16, 4);
-	m->nints = (uint16_t)get_le(p + 20, 2);
-	m->nstrs = (uint16_t)get_le(p + 22, 2);
-	m->id = get_le(p + 24, 8);
-	m->time_ms = get_le(p + 32, 8);
+	m->flags = (uint32_t)cm_le_get(p + 12, 4);
+	m->sender = (uint32_t)cm_le_get(p + 16, 4);
+	m->nints = (uint16_t)cm_le_get(p + 20, 2);
+	m->nstrs = (uint16_t)cm_le_get(p + 22, 2);
+	m->id = cm_le_get(p + 24, 8);
+	m->time_ms = cm_le_get(p + 32, 8);
 	if (m->nints > CM_WIRE_MAX_INTS || m->nstrs > CM_WIRE_MAX_STRS)
 		return -CM_E_PROTO;
 	off = CM_WIRE_HDR_LEN;
 	if (total - off < 8u * m->nints)
 		return -CM_E_PROTO;
 	for (i = 0; i < m->nints; i++, off += 8)
-		m->ints[i] = (int64_t)get_le(p + off, 8);
+		m->ints[i] = (int64_t)cm_le_get(p + off, 8);
 	for (i = 0; i < m->nstrs; i++) {
 		uint64_t slen;
 
 		if (total - off < 4)
 			return -CM_E_PROTO;
-		slen = get_le(p + off, 4);
+		slen = cm_le_get(p + off, 4);
 		off += 4;
 		if (slen + 1 > total - off || p[off + slen] != '\0')
 			return -CM_E_PROTO;

@@ -11,30 +11,15 @@ static const char hdr_magic[8] = { 'C', 'L', 'D', 'W', 'I', 'T', 'N', '1' };
 static const char slot_magic[8] = { 'C', 'L', 'D', 'S', 'L', 'O', 'T', '1' };
 static const char copy_magic[8] = { 'C', 'L', 'D', 'C', 'O', 'P', 'Y', '1' };
 
-static void put(unsigned char *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 /* Checksum over the first `at` bytes, stored at `at`. */
 static void seal(unsigned char *blk, size_t at)
 {
-	put(blk + at, cm_hash64(CM_HASH_INIT, blk, at), 8);
+	cm_le_put(blk + at, cm_hash64(CM_HASH_INIT, blk, at), 8);
 }
 
 static bool sealed(const unsigned char *blk, size_t at)
 {
-	return get(blk + at, 8) == cm_hash64(CM_HASH_INIT, blk, at);
+	return cm_le_get(blk + at, 8) == cm_hash64(CM_HASH_INIT, blk, at);
 }
 
 bool wit_block_is_zero(const unsigned char *blk, size_t len)
@@ -75,17 +60,17 @@ void wit_header_encode(const struct wit_header *h, unsigned char *blk)
 {
 	memset(blk, 0, WIT_BLOCK);
 	memcpy(blk, hdr_magic, 8);
-	put(blk + 8, h->version, 4);
+	cm_le_put(blk + 8, h->version, 4);
 	memcpy(blk + 12, h->cluster_uuid, 40);
 	memcpy(blk + 52, h->cluster_name, 64);
-	put(blk + 116, h->slot_size, 4);
-	put(blk + 120, h->max_slots, 4);
-	put(blk + 124, h->lun_bytes, 8);
-	put(blk + 132, h->slots_off, 8);
-	put(blk + 140, h->copy_off[0], 8);
-	put(blk + 148, h->copy_off[1], 8);
-	put(blk + 156, h->copy_size, 8);
-	put(blk + 164, h->created_ms, 8);
+	cm_le_put(blk + 116, h->slot_size, 4);
+	cm_le_put(blk + 120, h->max_slots, 4);
+	cm_le_put(blk + 124, h->lun_bytes, 8);
+	cm_le_put(blk + 132, h->slots_off, 8);
+	cm_le_put(blk + 140, h->copy_off[0], 8);
+	cm_le_put(blk + 148, h->copy_off[1], 8);
+	cm_le_put(blk + 156, h->copy_size, 8);
+	cm_le_put(blk + 164, h->created_ms, 8);
 	seal(blk, 172);
 }
 
@@ -100,7 +85,7 @@ int wit_header_decode(const unsigned char *blk, struct wit_header *h, char *err,
 		snprintf(err, errlen, "the witness header fails its checksum");
 		return -CM_E_CORRUPT;
 	}
-	h->version = (uint32_t)get(blk + 8, 4);
+	h->version = (uint32_t)cm_le_get(blk + 8, 4);
 	if (h->version != WIT_LAYOUT_VERSION) {
 		snprintf(err, errlen, "the witness has layout version %u; this clusterd knows %u",
 			 h->version, WIT_LAYOUT_VERSION);
@@ -110,14 +95,14 @@ int wit_header_decode(const unsigned char *blk, struct wit_header *h, char *err,
 	h->cluster_uuid[39] = '\0';
 	memcpy(h->cluster_name, blk + 52, 64);
 	h->cluster_name[63] = '\0';
-	h->slot_size = (uint32_t)get(blk + 116, 4);
-	h->max_slots = (uint32_t)get(blk + 120, 4);
-	h->lun_bytes = get(blk + 124, 8);
-	h->slots_off = get(blk + 132, 8);
-	h->copy_off[0] = get(blk + 140, 8);
-	h->copy_off[1] = get(blk + 148, 8);
-	h->copy_size = get(blk + 156, 8);
-	h->created_ms = get(blk + 164, 8);
+	h->slot_size = (uint32_t)cm_le_get(blk + 116, 4);
+	h->max_slots = (uint32_t)cm_le_get(blk + 120, 4);
+	h->lun_bytes = cm_le_get(blk + 124, 8);
+	h->slots_off = cm_le_get(blk + 132, 8);
+	h->copy_off[0] = cm_le_get(blk + 140, 8);
+	h->copy_off[1] = cm_le_get(blk + 148, 8);
+	h->copy_size = cm_le_get(blk + 156, 8);
+	h->created_ms = cm_le_get(blk + 164, 8);
 	/* sizes must describe regions that fit, in order, without overlap */
 	if (h->slot_size != WIT_BLOCK || h->max_slots == 0 || h->max_slots > 4096 ||
 	    h->slots_off < WIT_BLOCK || h->copy_size < 2 * WIT_BLOCK ||
@@ -161,11 +146,11 @@ void wit_slot_encode(const struct wit_slot *s, unsigned char *blk)
 {
 	memset(blk, 0, WIT_BLOCK);
 	memcpy(blk, slot_magic, 8);
-	put(blk + 8, s->node_id, 4);
-	put(blk + 12, s->counter, 8);
-	put(blk + 20, s->time_ms, 8);
-	put(blk + 28, (uint64_t)s->epoch, 8);
-	put(blk + 36, (uint64_t)s->seq, 8);
+	cm_le_put(blk + 8, s->node_id, 4);
+	cm_le_put(blk + 12, s->counter, 8);
+	cm_le_put(blk + 20, s->time_ms, 8);
+	cm_le_put(blk + 28, (uint64_t)s->epoch, 8);
+	cm_le_put(blk + 36, (uint64_t)s->seq, 8);
 	seal(blk, 44);
 }
 
@@ -176,11 +161,11 @@ int wit_slot_decode(const unsigned char *blk, struct wit_slot *s)
 		return 1;
 	if (memcmp(blk, slot_magic, 8) != 0 || !sealed(blk, 44))
 		return -CM_E_CORRUPT;
-	s->node_id = (uint32_t)get(blk + 8, 4);
-	s->counter = get(blk + 12, 8);
-	s->time_ms = get(blk + 20, 8);
-	s->epoch = (int64_t)get(blk + 28, 8);
-	s->seq = (int64_t)get(blk + 36, 8);
+	s->node_id = (uint32_t)cm_le_get(blk + 8, 4);
+	s->counter = cm_le_get(blk + 12, 8);
+	s->time_ms = cm_le_get(blk + 20, 8);
+	s->epoch = (int64_t)cm_le_get(blk + 28, 8);
+	s->seq = (int64_t)cm_le_get(blk + 36, 8);
 	return 0;
 }
 
@@ -188,12 +173,12 @@ void wit_copy_encode(const struct wit_copy *c, unsigned char *blk)
 {
 	memset(blk, 0, WIT_BLOCK);
 	memcpy(blk, copy_magic, 8);
-	put(blk + 8, (uint64_t)c->epoch, 8);
-	put(blk + 16, (uint64_t)c->seq, 8);
-	put(blk + 24, c->len, 8);
-	put(blk + 32, c->image_sum, 8);
-	put(blk + 40, c->writer, 4);
-	put(blk + 44, c->time_ms, 8);
+	cm_le_put(blk + 8, (uint64_t)c->epoch, 8);
+	cm_le_put(blk + 16, (uint64_t)c->seq, 8);
+	cm_le_put(blk + 24, c->len, 8);
+	cm_le_put(blk + 32, c->image_sum, 8);
+	cm_le_put(blk + 40, c->writer, 4);
+	cm_le_put(blk + 44, c->time_ms, 8);
 	seal(blk, 52);
 }
 
@@ -204,12 +189,12 @@ int wit_copy_decode(const unsigned char *blk, struct wit_copy *c)
 		return 1;
 	if (memcmp(blk, copy_magic, 8) != 0 || !sealed(blk, 52))
 		return -CM_E_CORRUPT;
-	c->epoch = (int64_t)get(blk + 8, 8);
-	c->seq = (int64_t)get(blk + 16, 8);
-	c->len = get(blk + 24, 8);
-	c->image_sum = get(blk + 32, 8);
-	c->writer = (uint32_t)get(blk + 40, 4);
-	c->time_ms = get(blk + 44, 8);
+	c->epoch = (int64_t)cm_le_get(blk + 8, 8);
+	c->seq = (int64_t)cm_le_get(blk + 16, 8);
+	c->len = cm_le_get(blk + 24, 8);
+	c->image_sum = cm_le_get(blk + 32, 8);
+	c->writer = (uint32_t)cm_le_get(blk + 40, 4);
+	c->time_ms = cm_le_get(blk + 44, 8);
 	return 0;
 }
 
