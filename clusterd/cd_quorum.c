@@ -112,21 +112,16 @@ bool cd_quorum_local(struct cd *cd, bool *witness)
  * witness vote when we cast it) says quorate. */
 bool cd_quorum_verdict(struct cd *cd, struct quo_result *out)
 {
-	struct cd_db_node *nodes = NULL;
 	struct quo_config qc = { cd->quorum_mode == QUO_NODE_AND_DISK_MAJORITY ? QUO_NODE_AND_DISK_MAJORITY
 									     : QUO_NODE_MAJORITY, 0 };
 	struct quo_result q;
-	size_t i, k, n = 0, nm = 0, in = 0;
-	const uint32_t *members = cd->repl ? cd_repl_members(cd->repl, &nm) : NULL;
+	uint32_t in = 0;
 	bool witness;
 
-	cd_db_nodes(cd->db, &nodes, &n);
-	for (i = 0; i < n; i++)
-		for (k = 0; k < nm; k++)
-			in += nodes[i].id == members[k];
-	free(nodes);
-	qc.nodes = (uint32_t)n;
-	quo_calc(&qc, (uint32_t)in, cd->casting && cast_now(cd), &q);
+	/* the same counts the replication applies writes with */
+	if (cd->repl)
+		cd_repl_config(cd->repl, &qc.nodes, &in);
+	quo_calc(&qc, in, cd->casting && cast_now(cd), &q);
 	if (out)
 		*out = q;
 	return cd_quorum_local(cd, &witness) && q.quorate;

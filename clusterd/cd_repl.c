@@ -614,6 +614,12 @@ int cd_repl_write(struct cd_repl *r, struct cm_msg *w, uint64_t *id)
 }
 
 
+void cd_repl_config(const struct cd_repl *r, uint32_t *nodes, uint32_t *members)
+{
+	*nodes = r->config_nodes;
+	*members = r->config_members;
+}
+
 bool cd_repl_ready(const struct cd_repl *r)
 {
 	return r->ready;

@@ -66,6 +66,9 @@ int cd_repl_write(struct cd_repl *r, struct cm_msg *w, uint64_t *id);
  * stream: we adopted the witness copy). */
 int cd_repl_resync(struct cd_repl *r);
 bool cd_repl_ready(const struct cd_repl *r);
+/* Configured nodes, and how many of them are members of the view (counted
+ * at the end of each synchronisation). */
+void cd_repl_config(const struct cd_repl *r, uint32_t *nodes, uint32_t *members);
 enum cd_member_state cd_repl_member(const struct cd_repl *r, uint32_t id);
 /* Members of the current view, sorted. */
 const uint32_t *cd_repl_members(const struct cd_repl *r, size_t *n);

@@ -447,14 +447,14 @@ vc__net_create() {
 
 # vc_cut NODE / vc_heal NODE: cluster link of NODE down/up on the bridge
 # side. Storage (eth1) is untouched.
-vc_cut() {
+# vc__link NODE SUFFIX up|down: one of NODE's links on the bridge side
+# (c: cluster, s: storage).
+vc__link() {
 	vc__check_node "$1" || return 1
-	ip -n "$(vc_ns br)" link set "$1-c" down
+	ip -n "$(vc_ns br)" link set "$1-$2" "$3"
 }
-vc_heal() {
-	vc__check_node "$1" || return 1
-	ip -n "$(vc_ns br)" link set "$1-c" up
-}
+vc_cut() { vc__link "$1" c down; }
+vc_heal() { vc__link "$1" c up; }
 
 # vc_split NODE,NODE,...: those nodes' cluster links move to a second bridge
 # (brc2): two partitions that each still see their own members, which
@@ -981,8 +981,10 @@ vc__san_configure() {
 	done
 	vc__san_op --lld iscsi --op new --mode target --tid 1 -T "$(vc_san_iqn)" || return 1
 	while read -r lun name mb; do
+		local dtype=()
+		[[ $name == nopr ]] && dtype=(--device-type cd)
 		vc__san_op --lld iscsi --op new --mode logicalunit --tid 1 --lun "$lun" \
-			-b "$(vc_san_file "$lun")" --bstype rdwr $([[ $name == nopr ]] && echo "--device-type cd") || return 1
+			-b "$(vc_san_file "$lun")" --bstype rdwr "${dtype[@]}" || return 1
 		vc__san_op --lld iscsi --op update --mode logicalunit --tid 1 --lun "$lun" \
 			--params "scsi_sn=$VC_PREFIX-$lun,scsi_id=$VC_PREFIX-$name" || return 1
 	done < <(vc__san_luns)
@@ -1087,14 +1089,8 @@ vc_san_stop() {
 
 # vc_san_cut NODE / vc_san_heal NODE: storage link of NODE down/up on the
 # bridge side. The cluster network (eth0) is untouched.
-vc_san_cut() {
-	vc__check_node "$1" || return 1
-	ip -n "$(vc_ns br)" link set "$1-s" down
-}
-vc_san_heal() {
-	vc__check_node "$1" || return 1
-	ip -n "$(vc_ns br)" link set "$1-s" up
-}
+vc_san_cut() { vc__link "$1" s down; }
+vc_san_heal() { vc__link "$1" s up; }
 
 # vc_san_link_state NODE: "up" or "cut".
 vc_san_link_state() {
