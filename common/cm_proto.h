@@ -34,6 +34,22 @@ enum cm_cmd {
 	CM_CMD_QUORUM_SHOW = 15,
 	CM_CMD_QUORUM_SET = 16,    /* mode, witness url ("" keeps the current one) */
 	CM_CMD_WITNESS_INIT = 17,  /* url, "force"|"" */
+	/* groups and resources (issue 4); replies are JSON documented in cli_res.c */
+	CM_CMD_GROUP_CREATE = 18,  /* name */
+	CM_CMD_GROUP_DELETE = 19,  /* name */
+	CM_CMD_GROUP_LIST = 20,
+	CM_CMD_GROUP_SHOW = 21,    /* name */
+	CM_CMD_GROUP_MOVE = 22,    /* name, node ("" = the best other node) */
+	CM_CMD_GROUP_ONLINE = 23,  /* name */
+	CM_CMD_GROUP_OFFLINE = 24, /* name */
+	CM_CMD_RES_CREATE = 25,    /* name, group, type, properties ("key=value" lines) */
+	CM_CMD_RES_DELETE = 26,    /* name */
+	CM_CMD_RES_LIST = 27,      /* group ("" = all) */
+	CM_CMD_RES_SHOW = 28,      /* name */
+	CM_CMD_DEP_ADD = 29,       /* resource, depends_on */
+	CM_CMD_DEP_REMOVE = 30,    /* resource, depends_on */
+	CM_CMD_NODE_DRAIN = 31,    /* node */
+	CM_CMD_NODE_CONFIRM_DOWN = 32, /* node */
 };
 
 /* Replicated writes: CM_MSG_WRITE ints[0]. Strings listed per op. */
@@ -43,6 +59,20 @@ enum cm_op {
 	CM_OP_NODE_PAUSE = 3,  /* node, "1"|"0", actor */
 	CM_OP_EVENT = 4,       /* severity, kind, object, text */
 	CM_OP_QUORUM_SET = 5,  /* mode, witness url, actor */
+	CM_OP_GROUP_CREATE = 6,   /* name, actor */
+	CM_OP_GROUP_DELETE = 7,   /* name, actor */
+	CM_OP_RES_CREATE = 8,     /* name, group, type, properties, actor */
+	CM_OP_RES_DELETE = 9,     /* name, actor */
+	CM_OP_DEP_ADD = 10,       /* resource, depends_on, actor */
+	CM_OP_DEP_REMOVE = 11,    /* resource, depends_on, actor */
+	CM_OP_GROUP_ONLINE = 12,  /* group, actor */
+	CM_OP_GROUP_OFFLINE = 13, /* group, actor */
+	CM_OP_GROUP_MOVE = 14,    /* group, node ("" any), actor */
+	CM_OP_NODE_DRAIN = 15,    /* node, actor */
+	CM_OP_CONFIRM_DOWN = 16,  /* node, actor */
+	CM_OP_RES_RESULT = 17,    /* ints: op, gen, res_op, ok; strs: resource, text */
+	CM_OP_FENCE_RESULT = 18,  /* ints: op, ok; strs: target node, text */
+	CM_OP_TICK = 19,          /* strs: why */
 };
 
 #endif

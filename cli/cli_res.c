@@ -1,0 +1,2 @@
+/* cli_res.c - placeholder, being written */
+typedef int cli_res_placeholder;

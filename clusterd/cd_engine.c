@@ -1,0 +1,2 @@
+/* cd_engine.c - placeholder, being written */
+typedef int cd_engine_placeholder;

@@ -1,0 +1,3 @@
+#ifndef CD_EXEC_H
+#define CD_EXEC_H
+#endif

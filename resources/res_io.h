@@ -1,0 +1,3 @@
+#ifndef RES_IO_H
+#define RES_IO_H
+#endif

@@ -1,0 +1,2 @@
+/* res_process.c - placeholder, being written */
+typedef int res_process_placeholder;

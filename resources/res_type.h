@@ -1,0 +1,3 @@
+#ifndef RES_TYPE_H
+#define RES_TYPE_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef SIM_H
+#define SIM_H
+#endif

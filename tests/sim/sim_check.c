@@ -1,0 +1,2 @@
+/* sim_check.c - placeholder, being written */
+typedef int sim_check_placeholder;
