@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #define RES_NAME_MAX 64
-#define RES_REASON_MAX 160
+#define RES_REASON_MAX 256
 #define RES_HIST_MAX 32        /* restart/failover times kept per object */
 #define RES_NODE_ANY 0         /* "no node" / "any node" */
 
@@ -91,10 +91,15 @@ struct res_resource {
 	int restart_threshold;
 	int64_t restart_period_ms;
 	int64_t memory_mb;
+	int *rdeps;             /* derived: the resources that depend on this one */
+	int nrdeps;
+	char group_name[RES_NAME_MAX];   /* building only */
 	/* runtime */
 	enum res_state state;
 	uint32_t node;          /* where state applies; 0 when offline nowhere */
 	uint64_t gen;           /* bumped at every pending transition; results carry it */
+	bool restart_wanted;    /* Failed: clean up, then start again in place */
+	bool keep_failed;       /* OfflinePending cleanup of a failure: end Failed, not Offline */
 	int64_t restarts[RES_HIST_MAX];   /* times of automatic restarts, oldest first */
 	int nrestarts;
 	char reason[RES_REASON_MAX];      /* why it is in its state */
@@ -196,6 +201,9 @@ struct res_model {
 	struct res_group *groups; /* sorted by name */
 	size_t ngroups;
 	int *order;               /* group indexes by (prio, name): placement order */
+	struct res_pdep { char res[RES_NAME_MAX], dep[RES_NAME_MAX]; } *pdeps; /* building only */
+	size_t npdeps;
+	bool finished;
 	/* scratch, sized by res_model_finish() */
 	int64_t *used_mb;         /* per node index */
 	int *ngrp_on;             /* active groups per node index */
@@ -214,6 +222,8 @@ int res_model_add_resource(struct res_model *m, const char *name, const char *ty
 /* Dependency: res depends on dep (same group). */
 int res_model_add_dep(struct res_model *m, const char *res, const char *dep);
 int res_model_finish(struct res_model *m);
+/* Recompute the placement order after priorities changed. */
+int res_model_reorder(struct res_model *m);
 int res_node_find(const struct res_model *m, uint32_t id);          /* index or -1 */
 int res_node_find_name(const struct res_model *m, const char *name);
 int res_group_find(const struct res_model *m, const char *name);
