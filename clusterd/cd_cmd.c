@@ -15,25 +15,13 @@
 #include "cm_json.h"
 #include "cm_proto.h"
 #include "cd_daemon.h"
+#include "cd_cmd_int.h"
 #include "cd_log.h"
 #include "quo_calc.h"
 #include "wit_scsi.h"
 
-#define ERRLEN 512
 
-struct req {
-	struct cd *cd;
-	qb_ipcs_connection_t *c;
-	const struct cd_client *cl;
-	const struct cm_msg *m;
-	struct cm_sb out;
-	struct cm_jw w;
-};
-
-static int reply_err(struct req *r, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int reply_err(struct req *r, int rc, const char *fmt, ...)
+int cd_req_err(struct req *r, int rc, const char *fmt, ...)
 {
 	char buf[ERRLEN];
 	va_list ap;
@@ -45,7 +33,7 @@ static int reply_err(struct req *r, int rc, const char *fmt, ...)
 	return rc;
 }
 
-static void reply_json(struct req *r)
+void cd_req_json(struct req *r)
 {
 	if (cm_sb_failed(&r->out))
 		cd_ipc_reply(r->c, -ENOMEM, "clusterd ran out of memory building the answer");
@@ -53,7 +41,7 @@ static void reply_json(struct req *r)
 		cd_ipc_reply(r->c, 0, cm_sb_str(&r->out));
 }
 
-static const char *arg(struct req *r, unsigned i)
+const char *cd_req_arg(struct req *r, unsigned i)
 {
 	return cm_msg_str(r->m, i);
 }
@@ -106,6 +94,7 @@ static void node_json(struct req *r, const struct cd_db_node *n)
 	cm_jw_kv_bool(&r->w, "paused", n->paused);
 	cm_jw_kv_bool(&r->w, "local", n->id == r->cd->my_id);
 	cm_jw_kv_int(&r->w, "since_ms", (int64_t)(s ? s->since_ms : r->cd->started_ms));
+	cd_db_node_rt_json(r->cd->db, n->id, &r->w);
 	cm_jw_obj_end(&r->w);
 }
 
@@ -209,11 +198,9 @@ static void cmd_status(struct req *r)
 	db_json(r);
 	cm_jw_key(&r->w, "nodes");
 	nodes_json(r);
-	cm_jw_key(&r->w, "groups");
-	cm_jw_arr_begin(&r->w);
-	cm_jw_arr_end(&r->w);
+	cd_status_groups_json(r);
 	cm_jw_obj_end(&r->w);
-	reply_json(r);
+	cd_req_json(r);
 }
 
 static void cmd_node_list(struct req *r)
@@ -222,20 +209,20 @@ static void cmd_node_list(struct req *r)
 	cm_jw_key(&r->w, "nodes");
 	nodes_json(r);
 	cm_jw_obj_end(&r->w);
-	reply_json(r);
+	cd_req_json(r);
 }
 
 /* Resolve a node name argument or reply with why not. */
 static int need_node(struct req *r, unsigned i, struct cd_db_node *n)
 {
-	const char *name = arg(r, i);
+	const char *name = cd_req_arg(r, i);
 	char err[ERRLEN], cname[CM_NAME_MAX + 8];
 
 	if (cm_name_check("node", name, err, sizeof(err)) < 0)
-		return reply_err(r, -CM_E_NAME, "%s", err);
+		return cd_req_err(r, -CM_E_NAME, "%s", err);
 	if (cd_db_node_by_name(r->cd->db, name, n) < 0) {
 		cluster_name(r->cd, cname, sizeof(cname));
-		return reply_err(r, -CM_E_NO_OBJECT, "node '%s' is not a member of cluster '%s'", name, cname);
+		return cd_req_err(r, -CM_E_NO_OBJECT, "node '%s' is not a member of cluster '%s'", name, cname);
 	}
 	return 0;
 }
@@ -252,7 +239,7 @@ static void cmd_node_show(struct req *r)
 	cm_jw_key(&r->w, "properties");
 	cd_db_props_json(r->cd->db, CM_OBJ_NODE, n.name, &r->w);
 	cm_jw_obj_end(&r->w);
-	reply_json(r);
+	cd_req_json(r);
 }
 
 static void cmd_cluster_show(struct req *r)
@@ -265,26 +252,26 @@ static void cmd_cluster_show(struct req *r)
 	cm_jw_key(&r->w, "properties");
 	cd_db_props_json(r->cd->db, CM_OBJ_CLUSTER, "", &r->w);
 	cm_jw_obj_end(&r->w);
-	reply_json(r);
+	cd_req_json(r);
 }
 
 /* Kind and object of a property command, checked. */
 static int need_object(struct req *r, int *kind, const char **obj)
 {
-	const char *k = arg(r, 0);
+	const char *k = cd_req_arg(r, 0);
 	struct cd_db_node n;
 
 	*kind = cm_obj_kind_from_str(k);
-	*obj = arg(r, 1);
+	*obj = cd_req_arg(r, 1);
 	if (*kind < 0 || *obj == NULL)
-		return reply_err(r, -CM_E_ARGS, "unknown object kind '%s'", k ? k : "");
+		return cd_req_err(r, -CM_E_ARGS, "unknown object kind '%s'", k ? k : "");
 	if (*kind == CM_OBJ_CLUSTER) {
 		*obj = "";
 		return 0;
 	}
 	if (*kind == CM_OBJ_NODE)
 		return need_node(r, 1, &n);
-	return reply_err(r, -CM_E_NO_OBJECT, "%s '%s' does not exist", k, *obj);
+	return cd_req_need_res_object(r, *kind, *obj);
 }
 
 static void cmd_prop_list(struct req *r)
@@ -300,12 +287,12 @@ static void cmd_prop_list(struct req *r)
 	cm_jw_key(&r->w, "properties");
 	cd_db_props_json(r->cd->db, kind, obj, &r->w);
 	cm_jw_obj_end(&r->w);
-	reply_json(r);
+	cd_req_json(r);
 }
 
 static void cmd_prop_get(struct req *r)
 {
-	const char *obj, *key = arg(r, 2);
+	const char *obj, *key = cd_req_arg(r, 2);
 	char value[CM_VALUE_MAX];
 	bool set;
 	int kind;
@@ -313,7 +300,7 @@ static void cmd_prop_get(struct req *r)
 	if (need_object(r, &kind, &obj) < 0)
 		return;
 	if (key == NULL || cd_db_prop_get(r->cd->db, kind, obj, key, value, sizeof(value), &set) < 0) {
-		reply_err(r, -CM_E_PROP, "%s has no property '%s' (see 'cluadmin property list')",
+		cd_req_err(r, -CM_E_PROP, "%s has no property '%s' (see 'cluadmin property list')",
 			  cm_obj_kind_to_str(kind), key ? key : "");
 		return;
 	}
@@ -322,27 +309,27 @@ static void cmd_prop_get(struct req *r)
 	cm_jw_kv_str(&r->w, "value", value);
 	cm_jw_kv_bool(&r->w, "set", set);
 	cm_jw_obj_end(&r->w);
-	reply_json(r);
+	cd_req_json(r);
 }
 
 /* Common gate of every write: a ready, quorate member. */
-static int can_write(struct req *r)
+int cd_req_can_write(struct req *r)
 {
 	struct cd *cd = r->cd;
 
 	if (!cd->connected || cd->repl == NULL)
-		return reply_err(r, -CM_E_NOT_READY, "clusterd on this node is not connected to corosync");
+		return cd_req_err(r, -CM_E_NOT_READY, "clusterd on this node is not connected to corosync");
 	if (!cd_db_has_cluster(cd->db))
-		return reply_err(r, -CM_E_NOT_INIT,
+		return cd_req_err(r, -CM_E_NOT_INIT,
 				 "this node holds no cluster database yet (create one with 'cluadmin cluster create')");
 	if (!cd_quorum_verdict(cd, NULL))
-		return reply_err(r, -CM_E_NO_QUORUM, "cannot change the configuration: %s",
+		return cd_req_err(r, -CM_E_NO_QUORUM, "cannot change the configuration: %s",
 				 cd->stalled ? "this node was paused and does not trust its quorum yet"
 					     : "this partition has no quorum (see 'cluadmin quorum show')");
 	return 0;
 }
 
-static void submit(struct req *r, struct cm_msg *w)
+void cd_req_submit(struct req *r, struct cm_msg *w)
 {
 	uint64_t id;
 	int rc = cd_repl_write(r->cd->repl, w, &id);
@@ -350,26 +337,26 @@ static void submit(struct req *r, struct cm_msg *w)
 	if (rc == 0)
 		rc = cd_ipc_wait_write(r->cd, r->c, id);
 	if (rc < 0)
-		reply_err(r, rc, "cannot send the change to the cluster: %s", cm_strerror(rc));
+		cd_req_err(r, rc, "cannot send the change to the cluster: %s", cm_strerror(rc));
 }
 
 static void cmd_prop_set(struct req *r, bool unset)
 {
-	const char *obj, *key = arg(r, 2), *value = unset ? "" : arg(r, 3);
+	const char *obj, *key = cd_req_arg(r, 2), *value = unset ? "" : cd_req_arg(r, 3);
 	char canon[CM_VALUE_MAX], err[ERRLEN];
 	struct cm_msg w;
 	int kind, rc;
 
-	if (need_object(r, &kind, &obj) < 0 || can_write(r) < 0)
+	if (need_object(r, &kind, &obj) < 0 || cd_req_can_write(r) < 0)
 		return;
 	if (key == NULL || value == NULL) {
-		reply_err(r, -CM_E_ARGS, "a property name%s is needed", unset ? "" : " and a value");
+		cd_req_err(r, -CM_E_ARGS, "a property name%s is needed", unset ? "" : " and a value");
 		return;
 	}
 	rc = cm_prop_validate(kind, key, unset ? (cm_prop_find(kind, key) ? cm_prop_find(kind, key)->def : "")
 			      : value, canon, sizeof(canon), err, sizeof(err));
 	if (rc < 0) {
-		reply_err(r, rc, "%s", err);
+		cd_req_err(r, rc, "%s", err);
 		return;
 	}
 	cm_msg_init(&w, CM_MSG_WRITE);
@@ -380,7 +367,7 @@ static void cmd_prop_set(struct req *r, bool unset)
 	if (!unset)
 		cm_msg_add_str(&w, canon);
 	cm_msg_add_str(&w, r->cl->user);
-	submit(r, &w);
+	cd_req_submit(r, &w);
 }
 
 static void cmd_node_pause(struct req *r, bool pause)
@@ -388,19 +375,19 @@ static void cmd_node_pause(struct req *r, bool pause)
 	struct cd_db_node n;
 	struct cm_msg w;
 
-	if (need_node(r, 0, &n) < 0 || can_write(r) < 0)
+	if (need_node(r, 0, &n) < 0 || cd_req_can_write(r) < 0)
 		return;
 	cm_msg_init(&w, CM_MSG_WRITE);
 	cm_msg_add_int(&w, CM_OP_NODE_PAUSE);
 	cm_msg_add_str(&w, n.name);
 	cm_msg_add_str(&w, pause ? "1" : "0");
 	cm_msg_add_str(&w, r->cl->user);
-	submit(r, &w);
+	cd_req_submit(r, &w);
 }
 
 static int64_t int_arg(struct req *r, unsigned i, int64_t def, int64_t min, int64_t max)
 {
-	const char *s = arg(r, i);
+	const char *s = cd_req_arg(r, i);
 	char *end;
 	long long v;
 
@@ -422,7 +409,7 @@ static void cmd_log(struct req *r)
 	cm_jw_key(&r->w, "events");
 	cd_db_events_json(r->cd->db, after, since, limit, &r->w);
 	cm_jw_obj_end(&r->w);
-	reply_json(r);
+	cd_req_json(r);
 }
 
 static void cmd_blackbox(struct req *r)
@@ -431,14 +418,14 @@ static void cmd_blackbox(struct req *r)
 	int rc = cd_log_blackbox_dump(r->cd->conf.state_dir, path, sizeof(path));
 
 	if (rc < 0) {
-		reply_err(r, rc, "cannot write the blackbox to '%s': %s", path, strerror(-rc));
+		cd_req_err(r, rc, "cannot write the blackbox to '%s': %s", path, strerror(-rc));
 		return;
 	}
 	cd_log(LOG_NOTICE, "blackbox written to '%s' at the request of %s", path, r->cl->user);
 	cm_jw_obj_begin(&r->w);
 	cm_jw_kv_str(&r->w, "path", path);
 	cm_jw_obj_end(&r->w);
-	reply_json(r);
+	cd_req_json(r);
 }
 
 static void cmd_db_info(struct req *r)
@@ -446,7 +433,7 @@ static void cmd_db_info(struct req *r)
 	cm_jw_obj_begin(&r->w);
 	db_json(r);
 	cm_jw_obj_end(&r->w);
-	reply_json(r);
+	cd_req_json(r);
 }
 
 static void cmd_quorum_show(struct req *r)
@@ -454,18 +441,18 @@ static void cmd_quorum_show(struct req *r)
 	cm_jw_obj_begin(&r->w);
 	quorum_json(r);
 	cm_jw_obj_end(&r->w);
-	reply_json(r);
+	cd_req_json(r);
 }
 
 static void cmd_quorum_set(struct req *r)
 {
-	const char *mode = arg(r, 0), *url = arg(r, 1);
+	const char *mode = cd_req_arg(r, 0), *url = cd_req_arg(r, 1);
 	char cur[512] = "", err[ERRLEN];
 	struct wit_url u;
 	struct cm_msg w;
 
 	if (mode == NULL || quo_mode_from_str(mode) < 0) {
-		reply_err(r, -CM_E_ARGS, "unknown quorum mode '%s' (node-majority or node-and-disk-majority)",
+		cd_req_err(r, -CM_E_ARGS, "unknown quorum mode '%s' (node-majority or node-and-disk-majority)",
 			  mode ? mode : "");
 		return;
 	}
@@ -475,38 +462,38 @@ static void cmd_quorum_set(struct req *r)
 	}
 	if (quo_mode_from_str(mode) == QUO_NODE_AND_DISK_MAJORITY) {
 		if (url[0] == '\0') {
-			reply_err(r, -CM_E_ARGS, "node-and-disk-majority needs a witness: --witness iscsi://ADDR[:PORT]/IQN/LUN");
+			cd_req_err(r, -CM_E_ARGS, "node-and-disk-majority needs a witness: --witness iscsi://ADDR[:PORT]/IQN/LUN");
 			return;
 		}
 		if (wit_url_parse(url, &u, err, sizeof(err)) < 0) {
-			reply_err(r, -CM_E_URL, "%s", err);
+			cd_req_err(r, -CM_E_URL, "%s", err);
 			return;
 		}
 	}
-	if (can_write(r) < 0)
+	if (cd_req_can_write(r) < 0)
 		return;
 	cm_msg_init(&w, CM_MSG_WRITE);
 	cm_msg_add_int(&w, CM_OP_QUORUM_SET);
 	cm_msg_add_str(&w, mode);
 	cm_msg_add_str(&w, url);
 	cm_msg_add_str(&w, r->cl->user);
-	submit(r, &w);
+	cd_req_submit(r, &w);
 }
 
 static void cmd_witness_init(struct req *r)
 {
-	const char *url = arg(r, 0), *force = arg(r, 1);
+	const char *url = cd_req_arg(r, 0), *force = cd_req_arg(r, 1);
 	char err[ERRLEN];
 	int rc;
 
 	if (url == NULL) {
-		reply_err(r, -CM_E_ARGS, "witness init needs iscsi://ADDR[:PORT]/IQN/LUN");
+		cd_req_err(r, -CM_E_ARGS, "witness init needs iscsi://ADDR[:PORT]/IQN/LUN");
 		return;
 	}
 	err[0] = '\0';
 	rc = cd_witness_init(r->cd, r->c, url, force && !strcmp(force, "force"), err, sizeof(err));
 	if (rc < 0)
-		reply_err(r, rc, "%s", err[0] ? err : cm_strerror(rc));
+		cd_req_err(r, rc, "%s", err[0] ? err : cm_strerror(rc));
 }
 
 static void cmd_ping(struct req *r)
@@ -514,7 +501,7 @@ static void cmd_ping(struct req *r)
 	cm_jw_obj_begin(&r->w);
 	local_json(r);
 	cm_jw_obj_end(&r->w);
-	reply_json(r);
+	cd_req_json(r);
 }
 
 void cd_cmd_dispatch(struct cd *cd, qb_ipcs_connection_t *c, const struct cd_client *cl,
@@ -528,7 +515,7 @@ void cd_cmd_dispatch(struct cd *cd, qb_ipcs_connection_t *c, const struct cd_cli
 	cm_jw_init(&r.w, &r.out);
 	for (i = 0; i < m->nstrs; i++)
 		if (cm_msg_str(m, i) == NULL) {
-			reply_err(&r, -CM_E_ARGS, "argument %u holds a NUL byte", i + 1);
+			cd_req_err(&r, -CM_E_ARGS, "argument %u holds a NUL byte", i + 1);
 			goto out;
 		}
 	cd_log(LOG_DEBUG, "request %" PRId64 " from %s", cmd, cl->user);
@@ -550,8 +537,9 @@ void cd_cmd_dispatch(struct cd *cd, qb_ipcs_connection_t *c, const struct cd_cli
 	case CM_CMD_QUORUM_SHOW: cmd_quorum_show(&r); break;
 	case CM_CMD_QUORUM_SET: cmd_quorum_set(&r); break;
 	case CM_CMD_WITNESS_INIT: cmd_witness_init(&r); break;
+	case CM_CMD_GROUP_CREATE ... CM_CMD_NODE_CONFIRM_DOWN: cd_cmd_res(&r, cmd); break;
 	default:
-		reply_err(&r, -CM_E_UNKNOWN_CMD, "unknown command %" PRId64 " (is cluadmin newer than clusterd?)", cmd);
+		cd_req_err(&r, -CM_E_UNKNOWN_CMD, "unknown command %" PRId64 " (is cluadmin newer than clusterd?)", cmd);
 	}
 out:
 	cm_sb_free(&r.out);

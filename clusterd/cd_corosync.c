@@ -404,8 +404,9 @@ static void ops_applied(void *ctx, uint64_t id, int rc, const char *err)
 
 static void ops_state(void *ctx, bool ready)
 {
-	(void)ctx;
 	cd_log(ready ? LOG_NOTICE : LOG_INFO, ready ? "cluster database ready" : "cluster database synchronising");
+	if (ready)
+		cd_engine_ready(ctx);
 }
 
 static bool ops_quorate(void *ctx, bool *witness)
@@ -431,6 +432,7 @@ static void ops_db_changed(void *ctx)
 
 	cd_quorum_reconcile(cd);
 	cd_quorum_changed(cd);
+	cd_engine_db_changed(cd);
 }
 
 const struct cd_repl_ops cd_repl_cpg_ops = {

@@ -90,6 +90,14 @@ struct cd {
 	uint64_t quorum_since_ms;        /* wall clock of its last change */
 	uint64_t quorum_lost_ms;         /* wall clock of its last loss */
 
+	/* the policy core's plans and their execution (cd_engine.c) */
+	struct cd_exec *exec;
+	uint64_t plan_serial;            /* last plan handled */
+	int64_t wake_ms;                 /* the last plan asked for a tick by then */
+	uint64_t tick_sent_ms;
+	qb_loop_timer_handle engine_timer;
+	unsigned inputs_saved;
+
 	/* IPC */
 	qb_ipcs_service_t *ipcs;
 	struct cd_waiter *waiters;
@@ -114,6 +122,13 @@ bool cd_quorum_local(struct cd *cd, bool *witness);
 bool cd_quorum_verdict(struct cd *cd, struct quo_result *out);
 void cd_quorum_json(struct cd *cd, struct cm_jw *w);
 void cd_quorum_initiator(struct cd *cd, char *buf, size_t len);
+
+/* cd_engine.c: executes this node's actions of every plan */
+int cd_engine_start(struct cd *cd);
+void cd_engine_stop(struct cd *cd);
+void cd_engine_db_changed(struct cd *cd);   /* a write applied or a replica taken */
+void cd_engine_ready(struct cd *cd);        /* the view became ready */
+void cd_engine_quorum_lost(struct cd *cd);  /* stop everything here, now */
 
 /* cd_job.c: blocking work in a thread, its answer sent to a client */
 typedef int (*cd_job_fn)(void *arg, char *out, size_t outlen);

@@ -29,6 +29,14 @@ static const char *const migrations[] = {
 	"CREATE TABLE events(id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, node TEXT NOT NULL,"
 	"  severity TEXT NOT NULL, kind TEXT NOT NULL, object TEXT NOT NULL, text TEXT NOT NULL);"
 	"CREATE INDEX events_time ON events(time_ms);",
+	/* 2: runtime state of the policy core (resources/res_core.h) */
+	"CREATE TABLE res_rt(name TEXT PRIMARY KEY, state TEXT NOT NULL, node INTEGER NOT NULL,"
+	"  gen INTEGER NOT NULL, flags INTEGER NOT NULL, restarts TEXT NOT NULL, reason TEXT NOT NULL);"
+	"CREATE TABLE group_rt(name TEXT PRIMARY KEY, want_online INTEGER NOT NULL, owner INTEGER NOT NULL,"
+	"  move_to INTEGER NOT NULL, flags INTEGER NOT NULL, failovers TEXT NOT NULL, reason TEXT NOT NULL);"
+	"CREATE TABLE node_rt(id INTEGER PRIMARY KEY, member INTEGER NOT NULL, draining INTEGER NOT NULL,"
+	"  fence TEXT NOT NULL, fencer INTEGER NOT NULL, fence_since_ms INTEGER NOT NULL,"
+	"  fence_retry_ms INTEGER NOT NULL, fence_attempts INTEGER NOT NULL, down_seen INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -43,6 +51,10 @@ static const char *const hash_queries[] = {
 	"SELECT kind, obj, key, type, value FROM properties ORDER BY kind, obj, key",
 	"SELECT resource, depends_on, kind FROM dependencies ORDER BY resource, depends_on",
 	"SELECT id, time_ms, node, severity, kind, object, text FROM events ORDER BY id",
+	"SELECT name, state, node, gen, flags, restarts, reason FROM res_rt ORDER BY name",
+	"SELECT name, want_online, owner, move_to, flags, failovers, reason FROM group_rt ORDER BY name",
+	"SELECT id, member, draining, fence, fencer, fence_since_ms, fence_retry_ms, fence_attempts,"
+	" down_seen FROM node_rt ORDER BY id",
 };
 
 void cd_db_errmsg(struct cd_db *db, const char *what, char *err, size_t errlen)
@@ -183,6 +195,10 @@ void cd_db_close(struct cd_db *db)
 {
 	if (db == NULL)
 		return;
+	cd_db_engine_reset(db);
+	res_plan_free(&db->plan);
+	cm_sb_free(&db->input);
+	free(db->view);
 	if (db->h)
 		sqlite3_close_v2(db->h);
 	free(db->path);
@@ -343,6 +359,7 @@ out:
 		sqlite3_backup_finish(bk);
 	if (mem)
 		sqlite3_close(mem);
+	cd_db_engine_reset(db);
 	if (rc == 0) {
 		sqlite3_exec(db->h, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
 		v = db_user_version(db);

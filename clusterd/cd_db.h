@@ -17,7 +17,7 @@
 #include "cm_prop.h"
 #include "cm_wire.h"
 
-#define CD_DB_SCHEMA_VERSION 1
+#define CD_DB_SCHEMA_VERSION 2
 
 struct cd_db;
 
@@ -60,6 +60,34 @@ int cd_db_replace(struct cd_db *db, const void *buf, size_t len, char *err, size
  * sentence in err; every replica refuses it the same way. */
 int cd_db_apply(struct cd_db *db, const struct cm_msg *w, const char *node,
 		char *err, size_t errlen);
+
+/* ---- the policy core on the replica (cd_db_res.c) ----
+ * Every applied write runs one step of the policy core (resources/res_core.h)
+ * in the same transaction: now_ms is the write's time, the members are the
+ * view set with cd_db_set_view(). Runtime changes are stored in res_rt,
+ * group_rt and node_rt and the notes in the event log. */
+struct res_model;
+struct res_plan;
+/* The view the next writes are applied in (sorted member ids). */
+int cd_db_set_view(struct cd_db *db, const uint32_t *members, size_t n);
+/* Local time zone offset used for failback windows (minutes east of UTC). */
+void cd_db_set_tz(struct cd_db *db, int tz_offset_min);
+/* Keep the policy input of each step that planned actions (for replay). */
+void cd_db_keep_inputs(struct cd_db *db, bool on);
+/* The model (loaded on demand) and the plan of the last applied write;
+ * *serial counts applied steps so a caller handles each plan once.
+ * input is the JSON policy input of that step when kept and it had actions. */
+const struct res_model *cd_db_model(struct cd_db *db);
+const struct res_plan *cd_db_last_plan(struct cd_db *db, uint64_t *serial, const char **input);
+/* Forget the cached model (the content changed outside cd_db_apply). */
+void cd_db_engine_reset(struct cd_db *db);
+/* JSON of groups/resources for cluadmin (formats in cli/cli_res.c). */
+int cd_db_groups_json(struct cd_db *db, struct cm_jw *w);
+int cd_db_group_json(struct cd_db *db, const char *name, struct cm_jw *w, char *err, size_t errlen);
+int cd_db_resources_json(struct cd_db *db, const char *group, struct cm_jw *w);
+int cd_db_resource_json(struct cd_db *db, const char *name, struct cm_jw *w, char *err, size_t errlen);
+/* Per node: "draining", "fence_state", "groups" members of an open object. */
+int cd_db_node_rt_json(struct cd_db *db, uint32_t id, struct cm_jw *w);
 
 /* Queries. */
 int cd_db_cluster_get(struct cd_db *db, struct cd_db_cluster *c);

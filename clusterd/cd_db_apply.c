@@ -21,20 +21,20 @@ struct apply_ctx {
 	size_t errlen;
 };
 
-static int add_event(struct apply_ctx *a, const char *severity, const char *kind,
-		     const char *object, const char *text)
+int cd_db_add_event(struct cd_db *db, int64_t time_ms, const char *node, const char *severity,
+		    const char *kind, const char *object, const char *text)
 {
 	sqlite3_stmt *st = NULL;
 	int64_t max = 10000;
 	char val[32];
 	int rc;
 
-	if (sqlite3_prepare_v2(a->db->h,
+	if (sqlite3_prepare_v2(db->h,
 			       "INSERT INTO events(time_ms, node, severity, kind, object, text)"
 			       " VALUES(?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
 		return -CM_E_DB;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)a->w->time_ms);
-	sqlite3_bind_text(st, 2, a->node, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)time_ms);
+	sqlite3_bind_text(st, 2, node, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, severity, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, object, -1, SQLITE_STATIC);
@@ -43,14 +43,20 @@ static int add_event(struct apply_ctx *a, const char *severity, const char *kind
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return -CM_E_DB;
-	if (cd_db_prop_get(a->db, CM_OBJ_CLUSTER, "", "event_log_max", val, sizeof(val), NULL) == 0)
+	if (cd_db_prop_get(db, CM_OBJ_CLUSTER, "", "event_log_max", val, sizeof(val), NULL) == 0)
 		max = strtoll(val, NULL, 10);
 	snprintf(val, sizeof(val), "%" PRId64, max);
 	{
 		const char *b[] = { val };
 
-		return cd_db_exec(a->db, "DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?", 1, b);
+		return cd_db_exec(db, "DELETE FROM events WHERE id <= (SELECT MAX(id) FROM events) - ?", 1, b);
 	}
+}
+
+static int add_event(struct apply_ctx *a, const char *severity, const char *kind,
+		     const char *object, const char *text)
+{
+	return cd_db_add_event(a->db, (int64_t)a->w->time_ms, a->node, severity, kind, object, text);
 }
 
 static int fail(struct apply_ctx *a, int rc, const char *fmt, const char *x, const char *y)
@@ -76,6 +82,22 @@ static int check_object(struct apply_ctx *a, int kind, const char *obj)
 			return fail(a, -CM_E_NO_OBJECT, "node '%s' is not a member of cluster '%s'", obj, c.name);
 		}
 		return 0;
+	case CM_OBJ_GROUP:
+	case CM_OBJ_RESOURCE: {
+		sqlite3_stmt *st = NULL;
+		bool found;
+
+		if (sqlite3_prepare_v2(a->db->h, kind == CM_OBJ_GROUP ? "SELECT 1 FROM groups WHERE name = ?"
+								       : "SELECT 1 FROM resources WHERE name = ?",
+				       -1, &st, NULL) != SQLITE_OK)
+			return -CM_E_DB;
+		sqlite3_bind_text(st, 1, obj, -1, SQLITE_STATIC);
+		found = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+		if (!found)
+			return fail(a, -CM_E_NO_OBJECT, "%s '%s' does not exist", cm_obj_kind_to_str(kind), obj);
+		return 0;
+	}
 	default:
 		return fail(a, -CM_E_NO_OBJECT, "%s '%s' does not exist", cm_obj_kind_to_str(kind), obj);
 	}
@@ -106,6 +128,9 @@ static int op_prop_set(struct apply_ctx *a)
 		return rc;
 	rc = cm_prop_validate(kind, key, value, canon, sizeof(canon), a->err, a->errlen);
 	if (rc < 0)
+		return rc;
+	if ((!strcmp(key, "preferred_owners") || !strcmp(key, "possible_owners")) &&
+	    (rc = cd_db_check_node_list(a->db, canon, a->err, a->errlen)) < 0)
 		return rc;
 	d = cm_prop_find(kind, key);
 	if (sqlite3_prepare_v2(a->db->h,
@@ -232,9 +257,14 @@ int cd_db_apply(struct cd_db *db, const struct cm_msg *w, const char *node,
 	case CM_OP_NODE_PAUSE: rc = op_node_pause(&a); break;
 	case CM_OP_EVENT: rc = op_event(&a); break;
 	case CM_OP_QUORUM_SET: rc = op_quorum_set(&a); break;
+	case CM_OP_GROUP_CREATE ... CM_OP_TICK:
+		rc = cd_db_res_apply(db, w, node, err, errlen);
+		break;
 	default:
 		rc = fail(&a, -CM_E_UNKNOWN_CMD, "unknown write operation%s%s", "", "");
 	}
+	if (rc == 0)
+		rc = cd_db_res_step(db, w, node, err, errlen);
 	if (rc == 0 && (cd_db_meta_get_int(db, "seq", &seq) < 0 ||
 			cd_db_meta_set_int(db, "seq", seq + 1) < 0))
 		rc = -CM_E_DB;
@@ -244,6 +274,8 @@ int cd_db_apply(struct cd_db *db, const struct cm_msg *w, const char *node,
 		if (rc == -CM_E_DB && err[0] == '\0')
 			cd_db_errmsg(db, "cannot apply a write", err, errlen);
 		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+		/* the cached model may hold changes of the rolled back step */
+		cd_db_engine_reset(db);
 	}
 	return rc;
 }

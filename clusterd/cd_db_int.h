@@ -5,10 +5,22 @@
 #include <sqlite3.h>
 
 #include "cd_db.h"
+#include "cm_str.h"
+#include "res_core.h"
 
 struct cd_db {
 	sqlite3 *h;
 	char *path;
+	/* the policy core (cd_db_res.c) */
+	struct res_model *model;     /* NULL: load from the tables at the next step */
+	struct res_plan plan;
+	uint64_t plan_serial;
+	uint32_t *view;
+	size_t nview;
+	int tz_offset_min;
+	bool keep_inputs;
+	bool input_ready;
+	struct cm_sb input;
 };
 
 /* Run one statement with optional text bindings; -CM_E_DB on failure. */
@@ -16,5 +28,12 @@ int cd_db_exec(struct cd_db *db, const char *sql, int nbind, const char *const *
 int cd_db_meta_get_int(struct cd_db *db, const char *key, int64_t *v);
 int cd_db_meta_set_int(struct cd_db *db, const char *key, int64_t v);
 void cd_db_errmsg(struct cd_db *db, const char *what, char *err, size_t errlen);
+int cd_db_add_event(struct cd_db *db, int64_t time_ms, const char *node, const char *severity,
+		    const char *kind, const char *object, const char *text);
+/* cd_db_res.c: apply a group/resource write; run the step after any write. */
+int cd_db_res_apply(struct cd_db *db, const struct cm_msg *w, const char *node, char *err, size_t errlen);
+int cd_db_res_step(struct cd_db *db, const struct cm_msg *w, const char *node, char *err, size_t errlen);
+/* Node names in a comma list must exist: 0 or -CM_E_NO_OBJECT with a sentence. */
+int cd_db_check_node_list(struct cd_db *db, const char *list, char *err, size_t errlen);
 
 #endif

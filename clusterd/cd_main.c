@@ -220,10 +220,15 @@ int main(int argc, char **argv)
 		       "clusterd", strerror(-rc));
 		return 1;
 	}
+	if (cd_engine_start(&cd) < 0) {
+		cd_log(LOG_CRIT, "cannot start the executor");
+		return 1;
+	}
 	try_connect(&cd);
 	qb_loop_run(cd.loop);
 
 	cd_log(LOG_NOTICE, "clusterd stopping");
+	cd_engine_stop(&cd);
 	cd_ipc_stop(&cd);
 	cd_corosync_disconnect(&cd);
 	cd_repl_free(cd.repl);

@@ -128,8 +128,7 @@ bool cd_quorum_verdict(struct cd *cd, struct quo_result *out)
 }
 
 /* A change of verdict, seen within one tick (100 ms). Losing quorum is
- * where a node stops its resources (resource groups come with the next
- * release; nothing runs yet). */
+ * where a node stops its resources: at once, by SIGKILL (cd_exec.c). */
 static void verdict_tick(struct cd *cd)
 {
 	bool q = cd->connected && cd_db_has_cluster(cd->db) && cd_quorum_verdict(cd, NULL);
@@ -142,8 +141,10 @@ static void verdict_tick(struct cd *cd)
 		cd->quorum_lost_ms = cd->quorum_since_ms;
 	if (q)
 		cd_log(LOG_NOTICE, "quorum: this partition has quorum; resources may run here");
-	else
+	else {
 		cd_log(LOG_WARNING, "quorum: lost; this node stops its resources and refuses configuration changes");
+		cd_engine_quorum_lost(cd);
+	}
 }
 
 /* ---- pause detection ---- */

@@ -530,8 +530,14 @@ static void on_write(struct cd_repl *r, const struct cm_msg *m)
 		rc = -CM_E_NO_QUORUM;
 		snprintf(err, sizeof(err), "cannot change the configuration: this partition has no quorum");
 	} else {
+		size_t nm;
+		const uint32_t *mem = cd_repl_members(r, &nm);
+
 		node_name(r, m->sender, name, sizeof(name));
-		rc = cd_db_apply(r->db, m, name, err, sizeof(err));
+		/* the policy step of this write sees the view it is delivered in */
+		rc = cd_db_set_view(r->db, mem, nm);
+		if (rc == 0)
+			rc = cd_db_apply(r->db, m, name, err, sizeof(err));
 	}
 	if (rc == 0 && r->ops->db_changed)
 		r->ops->db_changed(r->ctx);

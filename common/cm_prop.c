@@ -12,14 +12,24 @@
 
 static const char *const on_off[] = { "on", "off", NULL };
 static const char *const quorum_modes[] = { "node-majority", "node-and-disk-majority", NULL };
+static const char *const failbacks[] = { "never", "immediate", "window", NULL };
+static const char *const priorities[] = { "high", "medium", "low", "no-auto-start", NULL };
+static const char *const restart_actions[] = { "none", "restart", "restart-then-failover", NULL };
+static const char *const dep_types[] = { "and", "or", NULL };
 
 /* Keep each kind's properties together and sorted by name: listings use
  * this order. */
 static const struct cm_prop_def prop_defs[] = {
 	{ CM_OBJ_CLUSTER, "description", CM_PT_STRING, "", 0, 256, NULL, false,
 	  "free text shown by 'cluadmin cluster show'" },
+	{ CM_OBJ_CLUSTER, "enforced_anti_affinity", CM_PT_BOOL, "false", 0, 0, NULL, false,
+	  "groups of one anti-affinity class never share a node (they stay offline instead)" },
 	{ CM_OBJ_CLUSTER, "event_log_max", CM_PT_INT, "10000", 100, 1000000, NULL, false,
 	  "events kept in the replicated event log; older ones are dropped" },
+	{ CM_OBJ_CLUSTER, "fence_retries", CM_PT_INT, "2", 0, 10, NULL, false,
+	  "further attempts of a fence agent run that failed, before waiting 30 s" },
+	{ CM_OBJ_CLUSTER, "fence_timeout_s", CM_PT_INT, "60", 1, 3600, NULL, false,
+	  "seconds one fence agent run may take" },
 	{ CM_OBJ_CLUSTER, "fencing", CM_PT_ENUM, "on", 0, 0, on_off, false,
 	  "fence lost nodes before recovering their groups; off is unsafe" },
 	{ CM_OBJ_CLUSTER, "quorum_mode", CM_PT_ENUM, "node-majority", 0, 0, quorum_modes, true,
@@ -28,10 +38,56 @@ static const struct cm_prop_def prop_defs[] = {
 	  "set with 'cluadmin quorum set --witness URL'" },
 	{ CM_OBJ_NODE, "description", CM_PT_STRING, "", 0, 256, NULL, false,
 	  "free text about the node" },
+	{ CM_OBJ_NODE, "fence_agent", CM_PT_STRING, "", 0, 256, NULL, false,
+	  "fence agent (fence-agents calling convention) that powers the node off; empty: confirm-down by hand" },
+	{ CM_OBJ_NODE, "fence_args", CM_PT_STRING, "", 0, 512, NULL, false,
+	  "extra key=value options for the fence agent, separated by spaces" },
 	{ CM_OBJ_NODE, "memory_mb", CM_PT_INT, "0", 0, 16777216, NULL, false,
-	  "memory available to virtual machines on the node (0: unknown)" },
+	  "memory available to groups on the node (0: unlimited)" },
 	{ CM_OBJ_NODE, "paused", CM_PT_BOOL, "false", 0, 0, NULL, true,
-	  "set with 'cluadmin node pause|resume'" },
+	  "set with 'cluadmin node pause|resume|drain'" },
+	{ CM_OBJ_GROUP, "anti_affinity_class", CM_PT_STRING, "", 0, 63, NULL, false,
+	  "groups of one class avoid sharing a node (see enforced_anti_affinity)" },
+	{ CM_OBJ_GROUP, "description", CM_PT_STRING, "", 0, 256, NULL, false,
+	  "free text about the group" },
+	{ CM_OBJ_GROUP, "failback", CM_PT_ENUM, "never", 0, 0, failbacks, false,
+	  "move back to a more preferred owner when it is available: never, immediate, or in a window of hours" },
+	{ CM_OBJ_GROUP, "failback_window_end", CM_PT_INT, "0", 0, 23, NULL, false,
+	  "failback=window: hour (cluster time) the window ends; equal to the start: all day" },
+	{ CM_OBJ_GROUP, "failback_window_start", CM_PT_INT, "0", 0, 23, NULL, false,
+	  "failback=window: hour (cluster time) the window starts" },
+	{ CM_OBJ_GROUP, "failover_period_s", CM_PT_INT, "21600", 60, 31536000, NULL, false,
+	  "period in which failover_threshold failovers are allowed" },
+	{ CM_OBJ_GROUP, "failover_threshold", CM_PT_INT, "auto", 0, 1000, NULL, false,
+	  "failovers allowed in failover_period_s before the group is left Failed (auto: nodes - 1)" },
+	{ CM_OBJ_GROUP, "preferred_owners", CM_PT_STRING, "", 0, 1000, NULL, false,
+	  "node names in order of preference, separated by commas" },
+	{ CM_OBJ_GROUP, "priority", CM_PT_ENUM, "medium", 0, 0, priorities, false,
+	  "start order after a failure and during drain; no-auto-start: not started after a failure" },
+	{ CM_OBJ_RESOURCE, "check_command", CM_PT_STRING, "", 0, 1000, NULL, false,
+	  "process: command whose exit status 0 means healthy (is_alive); empty: the process is alive" },
+	{ CM_OBJ_RESOURCE, "command", CM_PT_STRING, "", 0, 1000, NULL, false,
+	  "process: the command line run as the service (sh -c)" },
+	{ CM_OBJ_RESOURCE, "dependency_type", CM_PT_ENUM, "and", 0, 0, dep_types, false,
+	  "and: every dependency must be online; or: any one of them" },
+	{ CM_OBJ_RESOURCE, "description", CM_PT_STRING, "", 0, 256, NULL, false,
+	  "free text about the resource" },
+	{ CM_OBJ_RESOURCE, "is_alive_s", CM_PT_INT, "60", 0, 86400, NULL, false,
+	  "seconds between thorough health checks (0: none)" },
+	{ CM_OBJ_RESOURCE, "looks_alive_s", CM_PT_INT, "5", 0, 86400, NULL, false,
+	  "seconds between cheap health checks (0: none)" },
+	{ CM_OBJ_RESOURCE, "memory_mb", CM_PT_INT, "0", 0, 16777216, NULL, false,
+	  "memory the resource needs on its node (capacity planning)" },
+	{ CM_OBJ_RESOURCE, "pending_timeout_s", CM_PT_INT, "180", 1, 86400, NULL, false,
+	  "seconds an online or offline operation may take before it counts as failed" },
+	{ CM_OBJ_RESOURCE, "possible_owners", CM_PT_STRING, "", 0, 1000, NULL, false,
+	  "node names that may run it, separated by commas; empty: every node" },
+	{ CM_OBJ_RESOURCE, "restart_action", CM_PT_ENUM, "restart-then-failover", 0, 0, restart_actions, false,
+	  "after a failure: none, restart on the same node, or restart then fail the group over" },
+	{ CM_OBJ_RESOURCE, "restart_period_s", CM_PT_INT, "900", 1, 31536000, NULL, false,
+	  "period in which restart_threshold restarts are allowed" },
+	{ CM_OBJ_RESOURCE, "restart_threshold", CM_PT_INT, "3", 0, 32, NULL, false,
+	  "restarts allowed in restart_period_s" },
 };
 
 #define N_DEFS (sizeof(prop_defs) / sizeof(prop_defs[0]))
@@ -159,6 +215,9 @@ static int validate_def(const struct cm_prop_def *d, const char *value,
 		}
 		return set_canon(canon, canonlen, value, err, errlen);
 	case CM_PT_INT:
+		/* an integer whose default is "auto" also takes "auto" */
+		if (strcmp(d->def, "auto") == 0 && strcmp(value, "auto") == 0)
+			return set_canon(canon, canonlen, value, err, errlen);
 		errno = 0;
 		n = strtoll(value, &end, 10);
 		if (value[0] == '\0' || *end != '\0' || errno == ERANGE || n < d->min || n > d->max) {
@@ -223,7 +282,8 @@ int cm_prop_validate(enum cm_obj_kind kind, const char *name, const char *value,
 	if (d == NULL) {
 		snprintf(err, errlen,
 			 "%s has no property '%.80s' (see 'cluadmin property list%s'; free-form ones start with 'user.')",
-			 cm_obj_kind_to_str(kind), name, kind == CM_OBJ_NODE ? " --node NODE" : "");
+			 cm_obj_kind_to_str(kind), name, kind == CM_OBJ_NODE ? " --node NODE" :
+			 kind == CM_OBJ_GROUP ? " --group GROUP" : kind == CM_OBJ_RESOURCE ? " --resource RESOURCE" : "");
 		return -CM_E_PROP;
 	}
 	if (d->readonly) {
