@@ -1,4 +1,5 @@
-/* cli.h - cluadmin's parts: IPC to clusterd, rendering, cluster create.
+/* cli.h - cluadmin's parts: IPC to clusterd, rendering, cluster create,
+ * groups and resources.
  * cluadmin talks only to clusterd; it never opens the database. */
 #ifndef CLI_H
 #define CLI_H
@@ -21,6 +22,7 @@ enum cli_exit {
 struct cli_opts {
 	bool json;
 	int timeout_ms;
+	bool timeout_set;   /* --timeout was given (--wait's bound then, else 60 s) */
 };
 
 /* Send one request; on success *out holds clusterd's JSON (caller frees).
@@ -40,8 +42,17 @@ void cli_render_events(const struct cm_jv *v);
 void cli_render_ok(const struct cm_jv *v);
 void cli_render_quorum(const struct cm_jv *v);
 void cli_render_witness_init(const struct cm_jv *v);
+void cli_render_groups(const struct cm_jv *v);
+void cli_render_group(const struct cm_jv *v);
+void cli_render_resources(const struct cm_jv *v);
+void cli_render_resource(const struct cm_jv *v);
 void cli_format_time(long long ms, char *buf, int len);
 
 int cli_cluster_create(const struct cli_opts *o, int argc, char **argv);
+
+/* group ..., resource ..., node drain|confirm-down (cli_res.c). argv[0] is
+ * the noun. */
+bool cli_res_handles(const char *noun, const char *verb);
+int cli_res_main(const struct cli_opts *o, int argc, char **argv);
 
 #endif

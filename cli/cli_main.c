@@ -33,14 +33,42 @@ static const char usage_text[] =
 	"                                   initial cluster.db into DIR (default: .)\n"
 	"Nodes\n"
 	"  node list                        every node and its state (Up, Down, Joining, Paused)\n"
-	"  node show NODE                   one node with its properties\n"
+	"  node show NODE                   one node with its properties and groups\n"
 	"  node pause NODE                  operator pause: the node stays a member but takes no groups\n"
 	"  node resume NODE                 undo pause\n"
-	"Properties (the cluster by default, or --node NODE)\n"
-	"  property list [--node NODE]\n"
-	"  property get [--node NODE] KEY\n"
-	"  property set [--node NODE] KEY VALUE\n"
-	"  property unset [--node NODE] KEY  back to the default\n"
+	"  node drain NODE [--wait]         pause NODE and move its groups off, highest priority\n"
+	"                                   first (node resume undoes the pause)\n"
+	"  node confirm-down NODE           the operator confirms that a lost NODE is powered off,\n"
+	"                                   when no fence agent can: its groups are then recovered\n"
+	"Groups (resources that run together on one node and fail over together)\n"
+	"  group list                       every group: state, owner, priority\n"
+	"  group show NAME                  one group with its resources and properties\n"
+	"  group create NAME [KEY=VALUE]... a new, empty group (Offline), with properties\n"
+	"  group delete NAME                delete an offline group and its resources\n"
+	"  group set NAME KEY=VALUE...      set group properties (preferred_owners, priority, ...)\n"
+	"  group unset NAME KEY...          back to the defaults\n"
+	"  group online NAME [--wait]       bring its resources online, dependencies first\n"
+	"  group offline NAME [--wait]      take them offline, dependents first\n"
+	"  group move NAME [--node NODE] [--wait]\n"
+	"                                   offline here, online on NODE (default: the best\n"
+	"                                   other node)\n"
+	"Resources\n"
+	"  resource list [--group GROUP]    every resource (of one group): state, node\n"
+	"  resource show NAME               one resource with its dependencies and properties\n"
+	"  resource create NAME --group GROUP --type TYPE [KEY=VALUE]...\n"
+	"                                   TYPE process runs command=CMDLINE as a service\n"
+	"  resource delete NAME             delete an offline resource\n"
+	"  resource set NAME KEY=VALUE...   set resource properties (restart_action, ...)\n"
+	"  resource unset NAME KEY...       back to the defaults\n"
+	"  resource depend add RESOURCE DEPENDENCY\n"
+	"                                   RESOURCE needs DEPENDENCY online first (same group)\n"
+	"  resource depend remove RESOURCE DEPENDENCY\n"
+	"Properties (of the cluster, or with OBJECT --node NODE, --group GROUP or\n"
+	"--resource RESOURCE, of that object)\n"
+	"  property list [OBJECT]\n"
+	"  property get [OBJECT] KEY\n"
+	"  property set [OBJECT] KEY VALUE\n"
+	"  property unset [OBJECT] KEY      back to the default\n"
 	"Quorum\n"
 	"  quorum show                      mode, votes, and who holds the witness\n"
 	"  quorum set --mode MODE [--witness URL]\n"
@@ -58,12 +86,16 @@ static const char usage_text[] =
 	"\n"
 	"Options\n"
 	"  -j, --json          machine-readable output on every command that shows state\n"
-	"  -t, --timeout SEC   how long to wait for clusterd (default 30)\n"
+	"  -t, --timeout SEC   how long to wait for clusterd (default 30); with --wait, for\n"
+	"                      the whole operation (default 60)\n"
+	"      --wait          (group online|offline|move, node drain) show progress until\n"
+	"                      the operation has finished\n"
 	"  -h, --help          this text;  -V, --version  the version\n"
 	"\n"
-	"Exit status: 0 success; 1 the cluster refused or failed; 2 bad command line;\n"
-	"3 clusterd not reachable; 4 no quorum, not yet a member or synchronising (retry);\n"
-	"5 permission denied (root or the haclient group only); 6 timed out.\n"
+	"Exit status: 0 success; 1 the cluster refused or failed (with --wait: the group\n"
+	"failed); 2 bad command line; 3 clusterd not reachable; 4 no quorum, not yet a member\n"
+	"or synchronising (retry); 5 permission denied (root or the haclient group only);\n"
+	"6 timed out (with --wait: not finished in time; the request stays in effect).\n"
 	"See cluadmin(8).\n";
 
 static int usage_error(const char *fmt, const char *arg)
@@ -74,25 +106,37 @@ static int usage_error(const char *fmt, const char *arg)
 	return CLI_EUSAGE;
 }
 
-/* Split "--node NODE" out of a property command's words. */
+/* Split "--node NODE", "--group GROUP" or "--resource RESOURCE" (also
+ * with '=') out of a property command's words. */
 static int prop_target(int *argc, char **argv, const char **kind, const char **obj)
 {
-	int i, k = 0;
+	static const char *const kinds[] = { "node", "group", "resource" };
+	int i, k = 0, t;
+	bool have = false;
 
 	*kind = "cluster";
 	*obj = "";
 	for (i = 0; i < *argc; i++) {
-		if (!strcmp(argv[i], "--node") && i + 1 < *argc) {
-			*kind = "node";
-			*obj = argv[++i];
-		} else if (!strncmp(argv[i], "--node=", 7)) {
-			*kind = "node";
-			*obj = argv[i] + 7;
-		} else if (!strcmp(argv[i], "--node")) {
-			return usage_error("--node needs a node name%s", NULL);
-		} else {
-			argv[k++] = argv[i];
+		for (t = 0; t < 3; t++) {
+			size_t n = strlen(kinds[t]);
+
+			if (strncmp(argv[i], "--", 2) || strncmp(argv[i] + 2, kinds[t], n) ||
+			    (argv[i][2 + n] != '\0' && argv[i][2 + n] != '='))
+				continue;
+			if (have)
+				return usage_error("give one of --node, --group and --resource%s", NULL);
+			have = true;
+			*kind = kinds[t];
+			if (argv[i][2 + n] == '=')
+				*obj = argv[i] + 3 + n;
+			else if (i + 1 < *argc)
+				*obj = argv[++i];
+			else
+				return usage_error("%s needs a name", argv[i]);
+			break;
 		}
+		if (t == 3)
+			argv[k++] = argv[i];
 	}
 	*argc = k;
 	return 0;
@@ -124,7 +168,7 @@ static int cmd_property(const struct cli_opts *o, int argc, char **argv)
 		args[2] = argv[0];
 		return cli_show(o, CM_CMD_PROP_UNSET, args, 3, cli_render_ok);
 	}
-	return usage_error("usage: property list|get KEY|set KEY VALUE|unset KEY [--node NODE]%s", NULL);
+	return usage_error("usage: property list|get KEY|set KEY VALUE|unset KEY [--node NODE|--group GROUP|--resource RESOURCE]%s", NULL);
 }
 
 /* After switching to a witness: wait until this node reaches it, or say why not. */
@@ -222,7 +266,7 @@ static int cmd_node(const struct cli_opts *o, int argc, char **argv)
 	if (!strcmp(verb, "list") && argc == 1)
 		return cli_show(o, CM_CMD_NODE_LIST, NULL, 0, cli_render_nodes);
 	if (argc != 2)
-		return usage_error("usage: node list | node show|pause|resume NODE%s", NULL);
+		return usage_error("usage: node list | node show|pause|resume|confirm-down NODE | node drain NODE [--wait]%s", NULL);
 	args[0] = argv[1];
 	if (!strcmp(verb, "show"))
 		return cli_show(o, CM_CMD_NODE_SHOW, args, 1, cli_render_node);
@@ -386,7 +430,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli_opts o = { false, 30000 };
+	struct cli_opts o = { false, 30000, false };
 	const char *cmd, *sub;
 	int opt, i, k;
 
@@ -413,6 +457,7 @@ int main(int argc, char **argv)
 			if (*end || s < 1 || s > 3600)
 				return usage_error("--timeout takes seconds from 1 to 3600, not '%s'", optarg);
 			o.timeout_ms = (int)s * 1000;
+			o.timeout_set = true;
 			break;
 		}
 		case 'h': fputs(usage_text, stdout); return CLI_OK;
@@ -434,6 +479,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "status") && argc == 1)
 		return cli_show(&o, CM_CMD_STATUS, NULL, 0, cli_render_status);
+	if (cli_res_handles(cmd, sub))
+		return cli_res_main(&o, argc, argv);
 	if (!strcmp(cmd, "node"))
 		return cmd_node(&o, argc - 1, argv + 1);
 	if (!strcmp(cmd, "cluster") && !strcmp(sub, "show") && argc == 2)

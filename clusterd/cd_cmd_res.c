@@ -138,7 +138,7 @@ void cd_cmd_res(struct req *r, int64_t cmd)
 		return;
 	case CM_CMD_RES_LIST:
 		cm_jw_obj_begin(&r->w);
-		query(r, cd_db_resources_json(r->cd->db, a0, &r->w), err);
+		query(r, cd_db_resources_json(r->cd->db, a0, &r->w, err, sizeof(err)), err);
 		return;
 	case CM_CMD_RES_SHOW:
 		if (need_name(r, "resource", 0) < 0)

@@ -84,7 +84,7 @@ void cd_db_engine_reset(struct cd_db *db);
 /* JSON of groups/resources for cluadmin (formats in cli/cli_res.c). */
 int cd_db_groups_json(struct cd_db *db, struct cm_jw *w);
 int cd_db_group_json(struct cd_db *db, const char *name, struct cm_jw *w, char *err, size_t errlen);
-int cd_db_resources_json(struct cd_db *db, const char *group, struct cm_jw *w);
+int cd_db_resources_json(struct cd_db *db, const char *group, struct cm_jw *w, char *err, size_t errlen);
 int cd_db_resource_json(struct cd_db *db, const char *name, struct cm_jw *w, char *err, size_t errlen);
 /* Per node: "draining", "fence_state", "groups" members of an open object. */
 int cd_db_node_rt_json(struct cd_db *db, uint32_t id, struct cm_jw *w);

@@ -23,7 +23,7 @@ static void names_of(const struct res_model *m, const uint32_t *ids, int n, stru
 	cm_jw_arr_end(w);
 }
 
-static void group_summary(const struct res_model *m, int gi, struct cm_jw *w)
+static void group_summary(const struct res_model *m, int gi, struct cm_jw *w, bool count)
 {
 	const struct res_group *g = &m->groups[gi];
 	uint32_t on = res_group_active_node(m, gi);
@@ -34,7 +34,8 @@ static void group_summary(const struct res_model *m, int gi, struct cm_jw *w)
 	cm_jw_kv_str(w, "priority", res_prio_to_str(g->prio));
 	cm_jw_key(w, "preferred_owners");
 	names_of(m, g->preferred, g->npreferred, w);
-	cm_jw_kv_int(w, "resources", g->nres);
+	if (count)
+		cm_jw_kv_int(w, "resources", g->nres);
 	cm_jw_kv_str(w, "reason", g->reason);
 	cm_jw_kv_bool(w, "failed", g->failed);
 	cm_jw_kv_bool(w, "moving", g->moving);
@@ -51,7 +52,7 @@ int cd_db_groups_json(struct cd_db *db, struct cm_jw *w)
 	cm_jw_arr_begin(w);
 	for (i = 0; i < m->ngroups; i++) {
 		cm_jw_obj_begin(w);
-		group_summary(m, (int)i, w);
+		group_summary(m, (int)i, w, true);
 		cm_jw_obj_end(w);
 	}
 	cm_jw_arr_end(w);
@@ -90,7 +91,7 @@ int cd_db_group_json(struct cd_db *db, const char *name, struct cm_jw *w, char *
 		return -CM_E_NO_OBJECT;
 	}
 	g = &m->groups[gi];
-	group_summary(m, gi, w);
+	group_summary(m, gi, w, false);
 	cm_jw_kv_bool(w, "want_online", g->want_online);
 	cm_jw_kv_str(w, "failback", res_failback_to_str(g->failback));
 	cm_jw_kv_int(w, "failovers", g->nfailovers);
@@ -106,13 +107,17 @@ int cd_db_group_json(struct cd_db *db, const char *name, struct cm_jw *w, char *
 	return cd_db_props_json(db, CM_OBJ_GROUP, name, w);
 }
 
-int cd_db_resources_json(struct cd_db *db, const char *group, struct cm_jw *w)
+int cd_db_resources_json(struct cd_db *db, const char *group, struct cm_jw *w, char *err, size_t errlen)
 {
 	const struct res_model *m = cd_db_model(db);
 	size_t i;
 
 	if (m == NULL)
 		return -CM_E_DB;
+	if (group && group[0] && res_group_find(m, group) < 0) {
+		snprintf(err, errlen, "group '%s' does not exist", group);
+		return -CM_E_NO_OBJECT;
+	}
 	cm_jw_key(w, "resources");
 	cm_jw_arr_begin(w);
 	for (i = 0; i < m->nres; i++) {

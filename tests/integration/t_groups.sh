@@ -206,6 +206,42 @@ it_info "on n1 after losing n2: $used"
 vc start n2 >/dev/null 2>&1; NET[n2]=$(net_of_node n2)
 it_wait 40 eval '[ "$(up_count n1)" = 3 ]'
 
+# ---------------------------------------------------------------- quorum loss, no fence agent, confirm-down
+# n3 has no fence agent here, so it stays alive after the cut: what stops its
+# resource is its own quorum loss; the majority waits for confirm-down.
+ca n1 property unset --node n3 fence_agent >/dev/null
+mkgroup iso preferred_owners=n3
+ca n1 --timeout 30 group online iso --wait >/dev/null
+it_check iso-online-on-n3 "iso is $(gstate iso) on $(gowner iso)" online_on iso n3
+cut_ms=$(it_now_ms)
+vc cut n3
+it_wait 10 eval '[ -z "$(runs_on iso-p)" ]'
+gone_ms=$(it_now_ms)
+lost_ms=$(cj n3 quorum show | jq '.quorum.lost_ms // 0')
+it_info "n3 cut off: quorum lost after $((lost_ms - cut_ms)) ms, its resource gone $((gone_ms - lost_ms)) ms later (polled every ~100 ms)"
+it_check quorum-loss-stops-within-1s "gone $((gone_ms - lost_ms)) ms after the loss" \
+	[ "$lost_ms" -gt "$cut_ms" ] && [ $((gone_ms - lost_ms)) -le 1000 ]
+waiting() { cj n1 status | jq -e '.fencing_pending | index("n3")' >/dev/null; }
+it_check no-agent-waits-for-confirm "fencing_pending: $(cj n1 status | jq -c .fencing_pending)" it_wait 15 waiting
+sleep 1
+it_check no-agent-not-recovered-yet "iso is $(gstate iso) on $(gowner iso)" [ "$(gowner iso)" = n3 ]
+ca n1 node confirm-down n3 >/dev/null
+it_check confirm-down-recovers "iso is $(gstate iso) on $(gowner iso)" \
+	it_wait 15 eval 'online_on iso n1 || online_on iso n2'
+ca n1 property set --node n3 fence_agent "$FENCE" >/dev/null
+vc heal n3 >/dev/null 2>&1
+it_check cut-node-rejoins "n3 is $(state_of n1 n3)" it_wait 40 eval '[ "$(up_count n1)" = 3 ]'
+it_check rejoined-node-runs-nothing-twice "iso-p runs on '$(runs_on iso-p | tr '\n' ' ')'" \
+	[ "$(runs_on iso-p | wc -l)" -le 1 ]
+
+# ---------------------------------------------------------------- drain
+ca n1 --timeout 60 node drain n1 --wait >/dev/null
+on_n1=$(cj n2 group list | jq '[.groups[] | select(.owner == "n1" and .state != "Offline" and .state != "Failed")] | length')
+it_check drain-moves-everything-off "$on_n1 groups still on n1" [ "$on_n1" = 0 ]
+it_check drain-pauses-node "n1 is $(state_of n2 n1)" [ "$(state_of n2 n1)" = Paused ]
+it_check drain-complete "draining still true" [ "$(cj n2 node show n1 | jq .node.draining)" = false ]
+ca n2 node resume n1 >/dev/null
+
 # ---------------------------------------------------------------- bad input: clear errors, nothing changed
 h0=$(db_hash n1)
 bad() { # bad NAME EXPECT CMD...: fails, says EXPECT, changes nothing
