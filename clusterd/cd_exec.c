@@ -43,6 +43,7 @@ struct xop {                     /* a submitted operation: queued, then running 
 	const struct res_type_ops *type;
 	enum res_op op;
 	uint64_t gen;
+	bool replay;                 /* already done: report its result again, run nothing */
 	char **props;
 	size_t nprops;
 	int64_t timeout_ms, looks_ms, is_ms;
@@ -77,10 +78,14 @@ struct xres {                    /* a resource this node has run operations for 
 	qb_loop_timer_handle looks_timer, is_timer;
 	bool looks_on, is_on;
 	bool watching;               /* inst.main.pidfd on the loop */
-	/* the last finished operation, so a repeated plan does not rerun it */
+	/* the last finished operation: a repeat (clusterd re-submits pending
+	 * work after a restart or a replica transfer, when the first result may
+	 * have been lost) gets its result again instead of a second run */
 	bool has_last;
 	enum res_op last_op;
 	uint64_t last_gen;
+	bool last_ok;
+	char last_text[RES_TEXT_MAX];
 };
 
 struct xzombie {                 /* a killed child, reaped when it exits */
@@ -563,6 +568,8 @@ static void op_done(struct xcall *k)
 	r->has_last = true;
 	r->last_op = o;
 	r->last_gen = gen;
+	r->last_ok = ok;
+	cm_strlcpy(r->last_text, text, sizeof(r->last_text));
 	r->online = false;
 	if (o == RES_OP_ONLINE && ok)
 		res_went_online(r, op);
@@ -582,12 +589,29 @@ static res_step_fn op_fn(const struct res_type_ops *t, enum res_op op)
 	}
 }
 
+/* A repeat of the last finished operation: its result again. */
+static void op_replay(struct cd_exec *x, struct xop *op)
+{
+	struct xres *r = op->r;
+	char text[RES_TEXT_MAX];
+	enum res_op o = op->op;
+	uint64_t gen = op->gen;
+
+	cm_strlcpy(text, r->last_text, sizeof(text));
+	op_free(op);
+	report(x, r->name, gen, o, r->last_ok, text);
+}
+
 static void op_start(struct cd_exec *x, struct xop *op)
 {
 	struct xres *r = op->r;
 	res_step_fn fn = op_fn(op->type, op->op);
 	struct xcall *k;
 
+	if (op->replay) {
+		op_replay(x, op);
+		return;
+	}
 	health_stop(r);
 	r->type = op->type;
 	k = call_new(r, op, op->props, op->nprops, op->timeout_ms);
@@ -618,7 +642,7 @@ static void run_queue(struct cd_exec *x)
 restart:
 	for (op = x->qhead; op; op = op->next) {
 		/* TERMINATEs are at the head and are not limited: they kill */
-		if (x->running >= x->max_parallel && op->op != RES_OP_TERMINATE)
+		if (x->running >= x->max_parallel && op->op != RES_OP_TERMINATE && !op->replay)
 			return;
 		if (op->r->op_call) /* one operation per resource at a time */
 			continue;
@@ -658,6 +682,7 @@ static struct xres *res_get(struct cd_exec *x, const char *name, const struct re
 	return r;
 }
 
+/* The same operation is queued or running. */
 static bool res_has_op(struct cd_exec *x, struct xres *r, enum res_op o, uint64_t gen)
 {
 	struct xop *q;
@@ -667,7 +692,7 @@ static bool res_has_op(struct cd_exec *x, struct xres *r, enum res_op o, uint64_
 	for (q = x->qhead; q; q = q->next)
 		if (q->r == r && q->op == o && q->gen == gen)
 			return true;
-	return r->has_last && r->last_op == o && r->last_gen == gen;
+	return false;
 }
 
 /* Drop the resource's queued and running work without results. */
@@ -750,9 +775,11 @@ int cd_exec_submit(struct cd_exec *x, const struct cd_exec_req *req)
 	op = op_new(req, type, r);
 	if (op == NULL)
 		return -ENOMEM;
-	if (req->op == RES_OP_TERMINATE)
+	/* a replay runs nothing: the resource stays as it is */
+	op->replay = r->has_last && r->last_op == req->op && r->last_gen == req->gen;
+	if (!op->replay && req->op == RES_OP_TERMINATE)
 		res_cancel(x, r, "superseded by TERMINATE");
-	else
+	else if (!op->replay)
 		health_stop(r); /* an operation is coming: its checks would race it */
 	queue_add(x, op);
 	kick(x);
