@@ -564,7 +564,8 @@ int cd_db_set_view(struct cd_db *db, const uint32_t *members, size_t n)
 
 	if (v == NULL)
 		return -ENOMEM;
-	memcpy(v, members, n * sizeof(*v));
+	if (n > 0)
+		memcpy(v, members, n * sizeof(*v));
 	free(db->view);
 	db->view = v;
 	db->nview = n;

@@ -214,9 +214,13 @@ int res_model_finish(struct res_model *m)
 	size_t i;
 
 	/* qsort over names and ids: every key is unique, so the order is total */
-	qsort(m->nodes, m->nnodes, sizeof(*m->nodes), node_cmp);
-	qsort(m->groups, m->ngroups, sizeof(*m->groups), group_cmp);
-	qsort(m->res, m->nres, sizeof(*m->res), res_cmp);
+	/* qsort's base must not be NULL, even for no elements */
+	if (m->nnodes)
+		qsort(m->nodes, m->nnodes, sizeof(*m->nodes), node_cmp);
+	if (m->ngroups)
+		qsort(m->groups, m->ngroups, sizeof(*m->groups), group_cmp);
+	if (m->nres)
+		qsort(m->res, m->nres, sizeof(*m->res), res_cmp);
 	for (i = 0; i < m->ngroups; i++) {
 		free(m->groups[i].res);
 		m->groups[i].res = NULL;
