@@ -291,11 +291,9 @@ void cd_engine_quorum_lost(struct cd *cd)
 
 int cd_engine_start(struct cd *cd)
 {
-	time_t t = time(NULL);
-	struct tm tm;
-
-	localtime_r(&t, &tm);
-	cd_db_set_tz(cd->db, (int)(tm.tm_gmtoff / 60));
+	/* failback windows are in UTC: a local offset could differ between
+	 * nodes, and every node must plan alike */
+	cd_db_set_tz(cd->db, 0);
 	cd_db_keep_inputs(cd->db, true);
 	cd->exec = cd_exec_new(cd->loop, &exec_ops, cd, MAX_PARALLEL);
 	if (cd->exec == NULL)

@@ -132,7 +132,7 @@ ca n1 --timeout 20 group offline flaky --wait >/dev/null
 
 # ---------------------------------------------------------------- failback by move
 mkgroup fb preferred_owners=n2,n1 failback=window
-hour=$(date +%-H)
+hour=$(date -u +%-H)
 ca n1 group set fb failback_window_start=$(( (hour + 2) % 24 )) failback_window_end=$(( (hour + 3) % 24 )) >/dev/null
 ca n1 --timeout 30 group online fb --wait >/dev/null
 ca n1 --timeout 30 group move fb --node n1 --wait >/dev/null
