@@ -25,6 +25,8 @@
 #define GF_MOVING 1
 #define GF_FAILOVER 2
 #define GF_FAILED 4
+#define GF_ADMIN_MOVE 8
+#define GF_PINNED 16
 
 static const char *col(sqlite3_stmt *st, int i)
 {
@@ -278,6 +280,8 @@ static int load_runtime(struct cd_db *db, struct res_model *m)
 		g->moving = flags & GF_MOVING;
 		g->failing_over = flags & GF_FAILOVER;
 		g->failed = flags & GF_FAILED;
+		g->admin_move = flags & GF_ADMIN_MOVE;
+		g->pinned = flags & GF_PINNED;
 		times_parse(col(st, 5), g->failovers, &g->nfailovers);
 		cm_strlcpy(g->reason, col(st, 6), sizeof(g->reason));
 	}
@@ -376,7 +380,8 @@ static int save_group(struct cd_db *db, const struct res_group *g)
 	sqlite3_bind_int64(st, 3, g->owner);
 	sqlite3_bind_int64(st, 4, g->move_to);
 	sqlite3_bind_int(st, 5, (g->moving ? GF_MOVING : 0) | (g->failing_over ? GF_FAILOVER : 0) |
-			 (g->failed ? GF_FAILED : 0));
+			 (g->failed ? GF_FAILED : 0) | (g->admin_move ? GF_ADMIN_MOVE : 0) |
+			 (g->pinned ? GF_PINNED : 0));
 	sqlite3_bind_text(st, 6, times, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, g->reason, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);

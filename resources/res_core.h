@@ -123,6 +123,8 @@ struct res_group {
 	uint32_t move_to;       /* one-shot move target; RES_NODE_ANY with moving */
 	bool moving;            /* a move or failover is under way */
 	bool failing_over;      /* the move is a failover: rotate after owner */
+	bool admin_move;        /* the move is the administrator's (group move) */
+	bool pinned;            /* placed by the administrator: failback leaves it there */
 	bool failed;            /* left Failed by policy (threshold reached) */
 	int64_t failovers[RES_HIST_MAX];
 	int nfailovers;
@@ -209,9 +211,11 @@ struct res_model {
 	int *ngrp_on;             /* active groups per node index */
 };
 
-/* Model building (configuration). Names are unique; adding returns the
- * index or -CM_E_EXISTS / -ENOMEM. After adding everything, call
- * res_model_finish() (sorts, resolves, sizes scratch); indexes returned
+/* Model building (configuration). Adding returns the index or -CM_E_NAME /
+ * -ENOMEM (-CM_E_EXISTS for a node id or name used twice). After adding
+ * everything, call res_model_finish() (sorts, resolves, sizes scratch; fails
+ * with -CM_E_EXISTS for a group or resource name used twice and
+ * -CM_E_NO_OBJECT for a resource of an unknown group); indexes returned
  * before it stay valid only if objects were added in name order, so look
  * objects up with the *_find functions after finishing. */
 struct res_model *res_model_new(void);

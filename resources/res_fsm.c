@@ -225,6 +225,7 @@ static void fenced(struct res_st *st, int ni, const char *how)
 		if (res_group_failover(st, (int)i, why)) {
 			g->moving = true;
 			g->failing_over = true;
+			g->admin_move = false;
 			g->move_to = RES_NODE_ANY;
 			res_changed(st, RES_CH_GROUP, (int)i);
 		}
@@ -334,6 +335,7 @@ void res_failure(struct res_st *st, int r, const char *why)
 		if (res_group_failover(st, res->group, reason)) {
 			g->moving = true;
 			g->failing_over = true;
+			g->admin_move = false;
 			g->move_to = RES_NODE_ANY;
 			res_changed(st, RES_CH_GROUP, res->group);
 		}
@@ -470,12 +472,14 @@ static void ev_group(struct res_st *st)
 		g->want_online = false;
 		g->moving = false;
 		g->failing_over = false;
+		g->admin_move = false;
 		clear_failed(st, ev->group, "cleared by 'group offline'");
 		res_set_reason(st, RES_CH_GROUP, ev->group, g->reason, "taken offline by the administrator");
 		break;
 	case RES_EV_GROUP_MOVE:
 		g->moving = true;
 		g->failing_over = false;
+		g->admin_move = true;
 		g->move_to = ev->node;
 		res_set_reason(st, RES_CH_GROUP, ev->group, g->reason, ev->node ? "moving to the requested node"
 								       : "moving to the best other node");

@@ -87,10 +87,10 @@ int res_model_add_group(struct res_model *m, const char *name)
 {
 	struct res_group *g;
 
+	/* duplicates are found by res_model_finish(): a search here would make
+	 * building quadratic */
 	if (!name_ok(name))
 		return -CM_E_NAME;
-	if (res_group_find(m, name) >= 0)
-		return -CM_E_EXISTS;
 	if (grow((void **)&m->groups, m->ngroups, sizeof(*m->groups)) < 0)
 		return -ENOMEM;
 	g = &m->groups[m->ngroups];
@@ -111,8 +111,6 @@ int res_model_add_resource(struct res_model *m, const char *name, const char *ty
 
 	if (!name_ok(name) || !name_ok(group) || type == NULL || strlen(type) >= sizeof(r->type))
 		return -CM_E_NAME;
-	if (res_resource_find(m, name) >= 0)
-		return -CM_E_EXISTS;
 	if (grow((void **)&m->res, m->nres, sizeof(*m->res)) < 0)
 		return -ENOMEM;
 	r = &m->res[m->nres];
@@ -221,6 +219,12 @@ int res_model_finish(struct res_model *m)
 		qsort(m->groups, m->ngroups, sizeof(*m->groups), group_cmp);
 	if (m->nres)
 		qsort(m->res, m->nres, sizeof(*m->res), res_cmp);
+	for (i = 1; i < m->ngroups; i++)
+		if (strcmp(m->groups[i - 1].name, m->groups[i].name) == 0)
+			return -CM_E_EXISTS;
+	for (i = 1; i < m->nres; i++)
+		if (strcmp(m->res[i - 1].name, m->res[i].name) == 0)
+			return -CM_E_EXISTS;
 	for (i = 0; i < m->ngroups; i++) {
 		free(m->groups[i].res);
 		m->groups[i].res = NULL;
@@ -233,23 +237,30 @@ int res_model_finish(struct res_model *m)
 		free(r->rdeps);
 		r->deps = r->rdeps = NULL;
 		r->ndeps = r->nrdeps = 0;
+		/* finished early so that the lookups below are binary searches */
+		m->finished = true;
 		r->group = res_group_find(m, r->group_name);
-		if (r->group >= 0 && add_int(&m->groups[r->group].res, &m->groups[r->group].nres, (int)i) < 0)
+		m->finished = false;
+		if (r->group < 0)
+			return -CM_E_NO_OBJECT;
+		if (add_int(&m->groups[r->group].res, &m->groups[r->group].nres, (int)i) < 0)
 			return -ENOMEM;
 	}
-	if (resolve_deps(m) < 0)
+	m->finished = true; /* sorted: lookups may binary-search */
+	if (resolve_deps(m) < 0) {
+		m->finished = false;
 		return -ENOMEM;
+	}
 	free(m->order);
 	free(m->used_mb);
 	free(m->ngrp_on);
 	m->order = calloc(m->ngroups + 1, sizeof(int));
 	m->used_mb = calloc(m->nnodes + 1, sizeof(int64_t));
 	m->ngrp_on = calloc(m->nnodes + 1, sizeof(int));
-	if (!m->order || !m->used_mb || !m->ngrp_on)
+	if (!m->order || !m->used_mb || !m->ngrp_on || res_model_reorder(m) < 0) {
+		m->finished = false;
 		return -ENOMEM;
-	if (res_model_reorder(m) < 0)
-		return -ENOMEM;
-	m->finished = true;
+	}
 	return 0;
 }
 

@@ -314,14 +314,40 @@ static bool dependents_down(const struct res_model *m, const struct res_resource
 	return true;
 }
 
-static bool deps_up(const struct res_model *m, const struct res_resource *r)
+/* A resource that is going down, or must: failed, stopping, or online with
+ * a dependency that is going down. Transitive, so that a failure at the
+ * bottom of a chain takes the whole chain down top-down. Dependencies are
+ * acyclic (refused at write time); depth bounds a corrupt input anyway. */
+static bool doomed_depth(const struct res_model *m, const struct res_resource *r, int depth);
+
+static bool dep_usable(const struct res_model *m, int d, int depth)
+{
+	return m->res[d].state == RES_S_ONLINE && !doomed_depth(m, &m->res[d], depth + 1);
+}
+
+static bool deps_ok_depth(const struct res_model *m, const struct res_resource *r, int depth)
 {
 	int k, up = 0;
 
+	if (depth > 64)
+		return false;
 	for (k = 0; k < r->ndeps; k++)
-		if (m->res[r->deps[k]].state == RES_S_ONLINE)
+		if (dep_usable(m, r->deps[k], depth))
 			up++;
 	return r->ndeps == 0 || (r->dep_or ? up > 0 : up == r->ndeps);
+}
+
+static bool doomed_depth(const struct res_model *m, const struct res_resource *r, int depth)
+{
+	if (r->state == RES_S_FAILED || r->state == RES_S_OFFLINE_PENDING)
+		return true;
+	return r->state == RES_S_ONLINE && !deps_ok_depth(m, r, depth);
+}
+
+/* Every dependency online and staying so (all of them, or any with "or"). */
+static bool deps_up(const struct res_model *m, const struct res_resource *r)
+{
+	return deps_ok_depth(m, r, 0);
 }
 
 static void stop_group(struct res_st *st, int gi, uint32_t node, const char *why)
@@ -367,7 +393,7 @@ static void run_group(struct res_st *st, int gi, uint32_t node)
 			cm_strlcpy(why, again ? "stopping what is left before the restart" : r->reason, sizeof(why));
 			res_set_state(st, ri, RES_S_OFFLINE_PENDING, node, why);
 		} else if (r->state == RES_S_ONLINE && !deps_up(m, r) && dependents_down(m, r)) {
-			res_set_state(st, ri, RES_S_OFFLINE_PENDING, node, "a dependency is no longer online");
+			res_set_state(st, ri, RES_S_OFFLINE_PENDING, node, "a dependency is going offline or failed");
 		} else if (r->state == RES_S_OFFLINE && deps_up(m, r)) {
 			snprintf(why, sizeof(why), "group '%s' is online on this node", g->name);
 			res_set_state(st, ri, RES_S_ONLINE_PENDING, node, why);
@@ -404,6 +430,7 @@ static void start_move(struct res_st *st, int gi, uint32_t to, const char *why)
 
 	g->moving = true;
 	g->failing_over = false;
+	g->admin_move = false;
 	g->move_to = to;
 	res_changed(st, RES_CH_GROUP, gi);
 	res_set_reason(st, RES_CH_GROUP, gi, g->reason, why);
@@ -437,7 +464,10 @@ static void move_triggers(struct res_st *st, int gi, int ni)
 			return;
 		}
 	}
-	if (g->failback == RES_FB_NEVER || g->npreferred == 0 || res_group_state(m, gi) != RES_G_ONLINE)
+	/* failback brings a group back to a preferred owner that returned; it
+	 * never undoes the administrator's move (a move is a command, WSFC) */
+	if (g->failback == RES_FB_NEVER || g->npreferred == 0 || g->pinned ||
+	    res_group_state(m, gi) != RES_G_ONLINE)
 		return;
 	own = pref_rank(g, n->id, 0);
 	for (k = 0; k < own && k < g->npreferred; k++) {
@@ -470,7 +500,7 @@ static void place_group(struct res_st *st, int gi)
 
 		if (ti >= 0 && check_node(st, gi, ti, was) < 0) {
 			target = g->move_to;
-			snprintf(why, sizeof(why), "moved as requested");
+			cm_strlcpy(why, g->admin_move ? "moved as requested" : g->reason, sizeof(why));
 		} else {
 			res_note(st, 2, g->name, "group '%s': the move target cannot take it now; choosing another node",
 				 g->name);
@@ -509,7 +539,9 @@ static void place_group(struct res_st *st, int gi)
 		res_note(st, 1, g->name, "group '%s' placed on '%s' (%s)", g->name, m->nodes[ti].name, why);
 	}
 	g->owner = target;
-	g->moving = g->failing_over = false;
+	/* an administrator's placement stays until something else moves it */
+	g->pinned = g->moving && g->admin_move;
+	g->moving = g->failing_over = g->admin_move = false;
 	g->move_to = RES_NODE_ANY;
 	res_changed(st, RES_CH_GROUP, gi);
 	for (k = 0; k < g->nres; k++) {

@@ -130,20 +130,14 @@ it_info "flaky's reason: $(gj flaky | jq -r .reason)"
 it_check failed-group-runs-nowhere "flaky-p runs on '$(runs_on flaky-p)'" it_wait 10 eval '[ -z "$(runs_on flaky-p)" ]'
 ca n1 --timeout 20 group offline flaky --wait >/dev/null
 
-# ---------------------------------------------------------------- failback by move
-mkgroup fb preferred_owners=n2,n1 failback=window
-hour=$(date -u +%-H)
-ca n1 group set fb failback_window_start=$(( (hour + 2) % 24 )) failback_window_end=$(( (hour + 3) % 24 )) >/dev/null
+# ---------------------------------------------------------------- a move is a command
+# failback=immediate brings a group back to a preferred owner that returns;
+# it never undoes the administrator's move.
+mkgroup fb preferred_owners=n2,n1 failback=immediate
 ca n1 --timeout 30 group online fb --wait >/dev/null
 ca n1 --timeout 30 group move fb --node n1 --wait >/dev/null
 sleep 2
-it_check failback-outside-window-stays "fb is $(gstate fb) on $(gowner fb)" online_on fb n1
-ca n1 group set fb failback_window_start=$hour failback_window_end=$(( (hour + 1) % 24 )) >/dev/null
-it_check failback-inside-window "fb is $(gstate fb) on $(gowner fb)" it_wait 15 online_on fb n2
-ca n1 group set fb failback=immediate >/dev/null
-ca n1 group move fb --node n3 >/dev/null
-moved_back() { V=n1 ev_time "failing back to preferred owner 'n2'" | grep -q . && online_on fb n2; }
-it_check failback-immediate "fb is $(gstate fb) on $(gowner fb)" it_wait 20 eval 'online_on fb n2 && [ "$(ev_id "placed on '\''n3'\''")" != "" ]'
+it_check failback-keeps-admin-move "fb is $(gstate fb) on $(gowner fb)" online_on fb n1
 ca n1 --timeout 20 group offline fb --wait >/dev/null
 
 # ---------------------------------------------------------------- anti-affinity (enforced)
@@ -161,6 +155,10 @@ ca n1 property set enforced_anti_affinity false >/dev/null
 
 # ---------------------------------------------------------------- node loss: fence, then recover
 ca n1 group set web failback=immediate >/dev/null
+hour=$(date -u +%-H)
+mkgroup fbw preferred_owners=n2,n3,n1 failback=window \
+	failback_window_start=$(( (hour + 2) % 24 )) failback_window_end=$(( (hour + 3) % 24 ))
+ca n1 --timeout 30 group online fbw --wait >/dev/null
 kill_ms=$(it_now_ms)
 vc kill n2
 V=n1
@@ -174,6 +172,10 @@ it_info "node loss (kill -9 n2) -> web online on n3: $((rec_ms - kill_ms)) ms (f
 it_check node-loss-process-on-n3 "web-db runs on '$(runs_on web-db | tr '\n' ' ')'" [ "$(runs_on web-db)" = n3 ]
 vc start n2 >/dev/null 2>&1; NET[n2]=$(net_of_node n2)
 it_check failback-after-rejoin "web is $(gstate web) on $(gowner web)" it_wait 40 online_on web n2
+it_check failback-outside-window-stays "fbw is $(gstate fbw) on $(gowner fbw)" online_on fbw n3
+ca n1 group set fbw failback_window_start=$hour failback_window_end=$(( (hour + 1) % 24 )) >/dev/null
+it_check failback-inside-window "fbw is $(gstate fbw) on $(gowner fbw)" it_wait 15 online_on fbw n2
+ca n1 --timeout 20 group offline fbw --wait >/dev/null
 
 # ---------------------------------------------------------------- paused owner
 stop_ms=$(it_now_ms)
