@@ -170,6 +170,14 @@ it_check fenced-before-recovery "fenced at '$fenced_at', started at '$started_at
 	[ -n "$fenced_at" ] && [ -n "$started_at" ] && [ "$fenced_at" -le "$started_at" ]
 it_info "node loss (kill -9 n2) -> web online on n3: $((rec_ms - kill_ms)) ms (fenced +$((fenced_at - kill_ms)) ms, started +$((started_at - kill_ms)) ms)"
 it_check node-loss-process-on-n3 "web-db runs on '$(runs_on web-db | tr '\n' ' ')'" [ "$(runs_on web-db)" = n3 ]
+# the saved input of the recovery replays to the same decision in the simulator
+pe=$(grep -l '"type": *"fence_result"' "$VC_DIR"/n1/lib/pe-inputs/*.json 2>/dev/null | tail -n1)
+it_check pe-input-saved "no saved input of the fence result in $VC_DIR/n1/lib/pe-inputs" [ -n "$pe" ]
+if [[ -n $pe ]]; then
+	"$IT_TOP/tests/sim/clussim" --replay "$pe" >"$IT_TMP/replay.out" 2>&1
+	it_check replay-reproduces-recovery "$(head -c 300 "$IT_TMP/replay.out")" \
+		grep -q "do 3 online web-db" "$IT_TMP/replay.out"
+fi
 vc start n2 >/dev/null 2>&1; NET[n2]=$(net_of_node n2)
 it_check failback-after-rejoin "web is $(gstate web) on $(gowner web)" it_wait 40 online_on web n2
 it_check failback-outside-window-stays "fbw is $(gstate fbw) on $(gowner fbw)" online_on fbw n3
