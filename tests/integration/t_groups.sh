@@ -253,6 +253,9 @@ it_check drain-complete "draining still true" [ "$(cj n2 node show n1 | jq .node
 ca n2 node resume n1 >/dev/null
 
 # ---------------------------------------------------------------- bad input: clear errors, nothing changed
+ca n1 property set fencing off >/dev/null
+it_check fencing-off-shown-unsafe "$(ca n1 status | grep -i fenc)" eval 'ca n1 status | grep -q UNSAFE'
+ca n1 property set fencing on >/dev/null
 h0=$(db_hash n1)
 bad() { # bad NAME EXPECT CMD...: fails, says EXPECT, changes nothing
 	local name=$1 expect=$2 out rc
