@@ -725,7 +725,9 @@ static int run_drain(const struct cli_opts *o, const struct rcmd *c, struct rarg
 		}
 		draining = cm_jv_get_bool(node_obj(nv), "draining", false);
 		left = drain_left(node_obj(nv), gl, names, sizeof(names));
-		if ((left == 0 && !draining) || waiter_expired(&w))
+		/* a drain ends when nothing is left that could move: groups that no
+		 * other node can take stay (the daemon says so in the event log) */
+		if (!draining || waiter_expired(&w))
 			break;
 		if (left)
 			snprintf(text, sizeof(text), "draining '%s': %zu group%s left (%s)", node, left, left == 1 ? "" : "s",
@@ -742,6 +744,11 @@ static int run_drain(const struct cli_opts *o, const struct rcmd *c, struct rarg
 		if (!o->json)
 			printf("node '%s' is drained (%.1f s)\n", node, waiter_elapsed_s(&w));
 		rc = CLI_OK;
+	} else if (!draining) {
+		fprintf(stderr, "cluadmin: the drain of node '%s' ended with %zu group%s left on it (%s): no other node can"
+			" take %s (see 'cluadmin group show GROUP')\n", node, left, left == 1 ? "" : "s", names,
+			left == 1 ? "it" : "them");
+		rc = CLI_EFAIL;
 	} else {
 		if (left)
 			fprintf(stderr, "cluadmin: node '%s' is not drained after %.0f s: %zu group%s still on it (%s); the drain goes on (see 'cluadmin group list')\n",

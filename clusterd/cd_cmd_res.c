@@ -67,7 +67,8 @@ static void query(struct req *r, int rc, const char *err)
 static int check_target(struct req *r, const char *group, const char *node)
 {
 	const struct res_model *m = cd_db_model(r->cd->db);
-	int ni, gi, k;
+	char err[ERRLEN];
+	int gi, rc;
 
 	if (m == NULL)
 		return cd_req_err(r, -CM_E_DB, "cannot read the cluster database");
@@ -75,23 +76,8 @@ static int check_target(struct req *r, const char *group, const char *node)
 		return cd_req_err(r, -CM_E_NO_OBJECT, "group '%s' does not exist", group);
 	if (node == NULL || node[0] == '\0')
 		return 0;
-	if ((ni = res_node_find_name(m, node)) < 0)
-		return cd_req_err(r, -CM_E_NO_OBJECT, "node '%s' is not a member of this cluster", node);
-	if (!m->nodes[ni].member || m->nodes[ni].fence != RES_F_NONE)
-		return cd_req_err(r, -CM_E_VALUE, "node '%s' is down: a group can only move to a running node", node);
-	if (m->nodes[ni].paused)
-		return cd_req_err(r, -CM_E_VALUE, "node '%s' is paused: resume it first ('cluadmin node resume %s')",
-				  node, node);
-	for (k = 0; k < m->groups[gi].nres; k++) {
-		const struct res_resource *res = &m->res[m->groups[gi].res[k]];
-		int j;
-
-		for (j = 0; j < res->npossible && res->possible[j] != m->nodes[ni].id; j++)
-			;
-		if (res->npossible > 0 && j == res->npossible)
-			return cd_req_err(r, -CM_E_VALUE, "node '%s' is not a possible owner of resource '%s'"
-					  " (see its property possible_owners)", node, res->name);
-	}
+	if ((rc = res_move_check(m, gi, node, err, sizeof(err))) < 0)
+		return cd_req_err(r, rc, "%s", err);
 	return 0;
 }
 

@@ -97,6 +97,7 @@ struct cd {
 	uint64_t tick_sent_ms;
 	qb_loop_timer_handle engine_timer;
 	unsigned inputs_saved;
+	struct { char target[64]; uint64_t attempt; } fence_runs[64];
 
 	/* IPC */
 	qb_ipcs_service_t *ipcs;
@@ -129,6 +130,7 @@ void cd_engine_stop(struct cd *cd);
 void cd_engine_db_changed(struct cd *cd);   /* a write applied or a replica taken */
 void cd_engine_ready(struct cd *cd);        /* the view became ready */
 void cd_engine_quorum_lost(struct cd *cd);  /* stop everything here, now */
+void cd_engine_quorum_gained(struct cd *cd); /* run what this node should be running */
 
 /* cd_job.c: blocking work in a thread, its answer sent to a client */
 typedef int (*cd_job_fn)(void *arg, char *out, size_t outlen);

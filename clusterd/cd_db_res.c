@@ -22,6 +22,7 @@
 
 #define RF_RESTART 1
 #define RF_KEEP_FAILED 2
+#define RF_STOP_FAILED 4
 #define GF_MOVING 1
 #define GF_FAILOVER 2
 #define GF_FAILED 4
@@ -301,6 +302,7 @@ static int load_runtime(struct cd_db *db, struct res_model *m)
 		r->gen = (uint64_t)sqlite3_column_int64(st, 3);
 		r->restart_wanted = flags & RF_RESTART;
 		r->keep_failed = flags & RF_KEEP_FAILED;
+		r->stop_failed = flags & RF_STOP_FAILED;
 		times_parse(col(st, 5), r->restarts, &r->nrestarts);
 		cm_strlcpy(r->reason, col(st, 6), sizeof(r->reason));
 	}
@@ -403,7 +405,8 @@ static int save_res(struct cd_db *db, const struct res_resource *r)
 	sqlite3_bind_text(st, 2, res_state_to_str(r->state), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, r->node);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)r->gen);
-	sqlite3_bind_int(st, 5, (r->restart_wanted ? RF_RESTART : 0) | (r->keep_failed ? RF_KEEP_FAILED : 0));
+	sqlite3_bind_int(st, 5, (r->restart_wanted ? RF_RESTART : 0) | (r->keep_failed ? RF_KEEP_FAILED : 0) |
+			 (r->stop_failed ? RF_STOP_FAILED : 0));
 	sqlite3_bind_text(st, 6, times, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, r->reason, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -484,6 +487,7 @@ static void event_of(const struct res_model *m, const struct cm_msg *w, struct r
 		ev->type = RES_EV_FENCE_RESULT;
 		ev->node = node_id(m, s0);
 		ev->ok = cm_msg_int(w, 1, 0) != 0;
+		ev->gen = (uint64_t)cm_msg_int(w, 2, 0); /* the attempt it answers */
 		ev->text = cm_msg_str(w, 1);
 		break;
 	case CM_OP_GROUP_ONLINE:

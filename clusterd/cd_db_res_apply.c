@@ -263,6 +263,16 @@ static int op_group_admin(struct wctx *c, int op)
 		return refuse(c, -CM_E_NO_OBJECT, "group '%s' does not exist%s", name, "");
 	if (target[0] && cd_db_node_by_name(c->db, target, &n) < 0)
 		return refuse(c, -CM_E_NO_OBJECT, "node '%s' is not a member of this cluster%s", target, "");
+	if (op == CM_OP_GROUP_MOVE && target[0]) {
+		const struct res_model *m = cd_db_model(c->db);
+		int rc;
+
+		if (m == NULL)
+			return -CM_E_DB;
+		/* the replica that applies it decides, in the stream's order */
+		if ((rc = res_move_check(m, res_group_find(m, name), target, c->err, c->errlen)) < 0)
+			return rc;
+	}
 	if (op == CM_OP_GROUP_MOVE)
 		return event(c, "notice", "group", name, target[0] ? "move of group '%s' to '%s' requested" :
 			     "move of group '%s' requested%s", name, target);
@@ -292,6 +302,18 @@ static int op_node_admin(struct wctx *c, int op)
 	if (op == CM_OP_CONFIRM_DOWN && in_view(c->db, n.id))
 		return refuse(c, -CM_E_VALUE, "node '%s' is up and a member of the cluster:"
 			      " confirm-down is only for nodes that are gone%s", name, "");
+	if (op == CM_OP_CONFIRM_DOWN) {
+		const struct res_model *m = cd_db_model(c->db);
+		int ni = m ? res_node_find(m, n.id) : -1;
+
+		if (m == NULL)
+			return -CM_E_DB;
+		if (ni < 0 || (m->nodes[ni].fence != RES_F_NEEDED && m->nodes[ni].fence != RES_F_FENCING))
+			return refuse(c, -CM_E_VALUE, "node '%s' is not waiting to be fenced: nothing to confirm%s",
+				      name, "");
+	}
+	if (op == CM_OP_NODE_DRAIN && !in_view(c->db, n.id))
+		return refuse(c, -CM_E_VALUE, "node '%s' is down: there is nothing to drain%s", name, "");
 	return event(c, "notice", "node", name, op == CM_OP_NODE_DRAIN ? "drain of node '%s' requested by %s" :
 		     "node '%s' confirmed down by %s", name, actor);
 }
@@ -300,8 +322,14 @@ static int op_result(struct wctx *c, int op)
 {
 	const char *s0 = cm_msg_str(c->w, 0), *text = cm_msg_str(c->w, 1);
 
-	if (!s0 || !text)
+	struct cd_db_node n;
+
+	if (!s0 || !text || c->w->nints < (op == CM_OP_RES_RESULT ? 4 : 3))
 		return refuse(c, -CM_E_PROTO, "malformed result write%s%s", "", "");
+	if (op == CM_OP_RES_RESULT && !res_exists(c->db, s0))
+		return refuse(c, -CM_E_NO_OBJECT, "result for resource '%s', which does not exist%s", s0, "");
+	if (op == CM_OP_FENCE_RESULT && cd_db_node_by_name(c->db, s0, &n) < 0)
+		return refuse(c, -CM_E_NO_OBJECT, "fence result for node '%s', which is not in the cluster%s", s0, "");
 	if (op == CM_OP_FENCE_RESULT)
 		return event(c, cm_msg_int(c->w, 1, 0) ? "notice" : "error", "fencing", s0,
 			     cm_msg_int(c->w, 1, 0) ? "fence agent run against '%s' succeeded: %s" :

@@ -61,15 +61,38 @@ static void on_result(void *ctx, const char *res, uint64_t gen, enum res_op op, 
 	send_write(cd, &w, "a resource result");
 }
 
+/* The attempt number of the fence run under way per target, so that its
+ * result answers that run and no other (res_fsm.c). */
+#define FENCE_RUNS 64
+static int fence_run_slot(struct cd *cd, const char *target, bool add)
+{
+	int i, free_slot = -1;
+
+	for (i = 0; i < FENCE_RUNS; i++) {
+		if (cd->fence_runs[i].target[0] && strcmp(cd->fence_runs[i].target, target) == 0)
+			return i;
+		if (!cd->fence_runs[i].target[0] && free_slot < 0)
+			free_slot = i;
+	}
+	if (add && free_slot >= 0)
+		cm_strlcpy(cd->fence_runs[free_slot].target, target, sizeof(cd->fence_runs[free_slot].target));
+	return add ? free_slot : -1;
+}
+
 static void on_fenced(void *ctx, const char *target, bool ok, const char *text)
 {
 	struct cd *cd = ctx;
+	int slot = fence_run_slot(cd, target, false);
+	uint64_t attempt = slot >= 0 ? cd->fence_runs[slot].attempt : 0;
 	struct cm_msg w;
 
 	cd_log(ok ? LOG_NOTICE : LOG_ERR, "fencing '%s': %s: %s", target, ok ? "done" : "failed", text);
 	cm_msg_init(&w, CM_MSG_WRITE);
 	cm_msg_add_int(&w, CM_OP_FENCE_RESULT);
 	cm_msg_add_int(&w, ok);
+	cm_msg_add_int(&w, (int64_t)attempt);
+	if (slot >= 0)
+		cd->fence_runs[slot].target[0] = '\0';
 	cm_msg_add_str(&w, target);
 	cm_msg_add_str(&w, text ? text : "");
 	send_write(cd, &w, "a fencing result");
@@ -147,6 +170,12 @@ static void run_fence(struct cd *cd, const struct res_model *m, uint32_t target)
 	name = m->nodes[ni].name;
 	cd_db_prop_get(cd->db, CM_OBJ_NODE, name, "fence_agent", agent, sizeof(agent), NULL);
 	cd_db_prop_get(cd->db, CM_OBJ_NODE, name, "fence_args", args, sizeof(args), NULL);
+	{
+		int slot = fence_run_slot(cd, name, true);
+
+		if (slot >= 0)
+			cd->fence_runs[slot].attempt = m->nodes[ni].fence_attempts;
+	}
 	rc = cd_exec_fence(cd->exec, name, agent, args,
 			   prop_int(cd, CM_OBJ_CLUSTER, "", "fence_timeout_s", 60) * 1000,
 			   (int)prop_int(cd, CM_OBJ_CLUSTER, "", "fence_retries", 2));
@@ -183,7 +212,10 @@ static void reconcile(struct cd *cd)
 	const struct res_model *m = cd_db_model(cd->db);
 	size_t i;
 
-	if (m == NULL || cd->exec == NULL || !cd_quorum_verdict(cd, NULL))
+	/* only a synchronised replica says what runs here: an old one (a node
+	 * that was fenced and restarted) may name resources now running elsewhere */
+	if (m == NULL || cd->exec == NULL || !cd->repl || !cd_repl_ready(cd->repl) ||
+	    !cd_quorum_verdict(cd, NULL))
 		return;
 	for (i = 0; i < m->nres; i++) {
 		const struct res_resource *r = &m->res[i];
@@ -229,6 +261,13 @@ void cd_engine_db_changed(struct cd *cd)
 
 		if (a->node != cd->my_id)
 			continue;
+		/* the write was applied in a quorate view, but this node may have
+		 * just lost its own verdict (a stall, corosync): start and fence
+		 * nothing then; reconcile() catches up when quorum returns */
+		if ((a->op == RES_OP_ONLINE || a->op == RES_OP_FENCE) && !cd_quorum_verdict(cd, NULL)) {
+			cd_log(LOG_WARNING, "action %s skipped: this node has no quorum", res_op_to_str(a->op));
+			continue;
+		}
 		cd_log(LOG_INFO, "action %s %s: %s", res_op_to_str(a->op),
 		       a->op == RES_OP_FENCE ? "node" : m->res[a->res].name, a->reason);
 		if (a->op == RES_OP_FENCE)
@@ -280,6 +319,11 @@ static void engine_timer(void *data)
 		send_tick(cd, "timer");
 	qb_loop_timer_add(cd->loop, QB_LOOP_LOW, ENGINE_TIMER_MS * QB_TIME_NS_IN_MSEC, cd, engine_timer,
 			  &cd->engine_timer);
+}
+
+void cd_engine_quorum_gained(struct cd *cd)
+{
+	reconcile(cd);
 }
 
 void cd_engine_quorum_lost(struct cd *cd)

@@ -139,8 +139,10 @@ static void verdict_tick(struct cd *cd)
 	cd->quorum_since_ms = cd_wall_ms();
 	if (!q)
 		cd->quorum_lost_ms = cd->quorum_since_ms;
-	if (q)
+	if (q) {
 		cd_log(LOG_NOTICE, "quorum: this partition has quorum; resources may run here");
+		cd_engine_quorum_gained(cd);
+	}
 	else {
 		cd_log(LOG_WARNING, "quorum: lost; this node stops its resources and refuses configuration changes");
 		cd_engine_quorum_lost(cd);

@@ -71,7 +71,7 @@ enum cm_op {
 	CM_OP_NODE_DRAIN = 15,    /* node, actor */
 	CM_OP_CONFIRM_DOWN = 16,  /* node, actor */
 	CM_OP_RES_RESULT = 17,    /* ints: op, gen, res_op, ok; strs: resource, text */
-	CM_OP_FENCE_RESULT = 18,  /* ints: op, ok; strs: target node, text */
+	CM_OP_FENCE_RESULT = 18,  /* ints: op, ok, attempt; strs: target node, text */
 	CM_OP_TICK = 19,          /* strs: why */
 };
 

@@ -100,6 +100,7 @@ struct res_resource {
 	uint64_t gen;           /* bumped at every pending transition; results carry it */
 	bool restart_wanted;    /* Failed: clean up, then start again in place */
 	bool keep_failed;       /* OfflinePending cleanup of a failure: end Failed, not Offline */
+	bool stop_failed;       /* Failed on its node because it could not be stopped: no retries */
 	int64_t restarts[RES_HIST_MAX];   /* times of automatic restarts, oldest first */
 	int nrestarts;
 	char reason[RES_REASON_MAX];      /* why it is in its state */
@@ -135,7 +136,7 @@ struct res_group {
 enum res_ev {
 	RES_EV_TICK = 1,          /* time passed or the view changed */
 	RES_EV_RESULT = 2,        /* res, node, gen, op, ok, text */
-	RES_EV_FENCE_RESULT = 3,  /* node(target), ok, text */
+	RES_EV_FENCE_RESULT = 3,  /* node(target), gen (the attempt; 0: any), ok, text */
 	RES_EV_CONFIRM_DOWN = 4,  /* node */
 	RES_EV_GROUP_ONLINE = 5,  /* group */
 	RES_EV_GROUP_OFFLINE = 6, /* group */
@@ -240,6 +241,10 @@ int res_resource_set_possible(struct res_model *m, int r, const uint32_t *ids, i
  * resource, another group, itself, a cycle. 0 or -CM_E_* with a sentence. */
 int res_dep_check(const struct res_model *m, const char *res, const char *dep,
 		  char *err, size_t errlen);
+
+/* Can group g be moved to the node named node (write-time check of
+ * 'group move --node')? 0 or -CM_E_* with a sentence. */
+int res_move_check(const struct res_model *m, int g, const char *node, char *err, size_t errlen);
 
 /* Apply one event and plan. The plan is reset first. Returns 0 or
  * -ENOMEM (the model is then unchanged only as far as the event went). */

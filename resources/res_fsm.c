@@ -87,9 +87,14 @@ void res_action(struct res_st *st, uint32_t node, enum res_op op, int r, uint32_
 
 void res_set_reason(struct res_st *st, int kind, int index, char *field, const char *reason)
 {
-	if (strcmp(field, reason) == 0)
+	char cut[RES_REASON_MAX];
+
+	/* compare what would be stored: a long reason must not count as a
+	 * change at every step */
+	cm_strlcpy(cut, reason, sizeof(cut));
+	if (strcmp(field, cut) == 0)
 		return;
-	cm_strlcpy(field, reason, RES_REASON_MAX);
+	memcpy(field, cut, sizeof(cut));
 	res_changed(st, kind, index);
 }
 
@@ -237,6 +242,7 @@ static void fenced(struct res_st *st, int ni, const char *how)
 			continue;
 		r->restart_wanted = false;
 		r->keep_failed = false;
+		r->stop_failed = false;
 		res_set_state(st, (int)i, r->state == RES_S_FAILED ? RES_S_FAILED : RES_S_OFFLINE,
 			      RES_NODE_ANY, why);
 	}
@@ -272,6 +278,13 @@ static void start_fence(struct res_st *st, int ni)
 	res_action(st, fencer, RES_OP_FENCE, -1, n->id, why);
 }
 
+static bool fencer_present(const struct res_model *m, const struct res_node *n)
+{
+	int f = res_node_find(m, n->fencer);
+
+	return f >= 0 && m->nodes[f].member;
+}
+
 void res_fencing(struct res_st *st)
 {
 	struct res_model *m = st->m;
@@ -280,8 +293,22 @@ void res_fencing(struct res_st *st)
 	for (i = 0; i < m->nnodes; i++) {
 		struct res_node *n = &m->nodes[i];
 
-		if (n->member || n->fence == RES_F_FENCED)
+		if (n->fence == RES_F_FENCED || (n->member && n->fence == RES_F_NONE))
 			continue;
+		if (n->member && (n->fence == RES_F_NEEDED ||
+				  (n->fence == RES_F_FENCING && !fencer_present(m, n)))) {
+			/* it came back and no fence run is under way: nothing of it was
+			 * recovered elsewhere (recovery waits for fencing), so it keeps
+			 * its resources */
+			n->fence = RES_F_NONE;
+			n->fencer = 0;
+			res_changed(st, RES_CH_NODE, (int)i);
+			res_note(st, 2, n->name, "node '%s' is a member again and no fence run is under way:"
+				 " fencing called off, its resources stay where they are", n->name);
+			continue;
+		}
+		if (n->member)
+			continue; /* a run is under way: let it finish */
 		if (n->fence == RES_F_NONE) {
 			if (!has_active(m, n->id))
 				continue;
@@ -298,8 +325,7 @@ void res_fencing(struct res_st *st)
 		}
 		if (n->fence == RES_F_NEEDED && n->has_agent && st->ev->now_ms >= n->fence_retry_ms)
 			start_fence(st, (int)i);
-		else if (n->fence == RES_F_FENCING && (res_node_find(m, n->fencer) < 0 ||
-						       !m->nodes[res_node_find(m, n->fencer)].member)) {
+		else if (n->fence == RES_F_FENCING && !fencer_present(m, n)) {
 			res_note(st, 2, n->name, "the node fencing '%s' left; fencing again", n->name);
 			start_fence(st, (int)i);
 		}
@@ -394,13 +420,18 @@ static void ev_result(struct res_st *st)
 				cm_strlcpy(why, r->reason, sizeof(why)); /* keep saying why it failed */
 			res_set_state(st, ev->res, failed ? RES_S_FAILED : RES_S_OFFLINE, RES_NODE_ANY, why);
 		} else if (ev->op == RES_OP_OFFLINE) {
+			size_t before = st->p->nactions;
+
 			res_set_state(st, ev->res, RES_S_OFFLINE_PENDING, r->node, why);
 			/* res_set_state emitted OFFLINE; a failed stop escalates */
-			st->p->actions[st->p->nactions - 1].op = RES_OP_TERMINATE;
+			if (st->p->nactions > before)
+				st->p->actions[st->p->nactions - 1].op = RES_OP_TERMINATE;
 		} else {
-			snprintf(why, sizeof(why), "cannot be stopped on '%s': %s; clean up by hand or fence the node",
-				 node_name(m, r->node), ev->text ? ev->text : "");
+			snprintf(why, sizeof(why), "cannot be stopped on '%s': %s; clean up by hand, then"
+				 " 'group offline' or 'group online' to try again", node_name(m, r->node),
+				 ev->text ? ev->text : "");
 			r->keep_failed = false;
+			r->stop_failed = true; /* no more automatic attempts: see stop_group() */
 			res_set_state(st, ev->res, RES_S_FAILED, r->node, why);
 		}
 		return;
@@ -417,14 +448,27 @@ static void ev_fence_result(struct res_st *st)
 	if (ni < 0)
 		return;
 	n = &st->m->nodes[ni];
-	if (n->fence != RES_F_FENCING && n->fence != RES_F_NEEDED)
+	/* a result belongs to the run under way: not to an earlier attempt, nor
+	 * to a run that was called off (ev->gen: the attempt, 0 when unknown) */
+	if (n->fence != RES_F_FENCING || (st->ev->gen != 0 && st->ev->gen != n->fence_attempts)) {
+		res_note(st, 0, n->name, "fence result for node '%s' ignored: no such run under way", n->name);
 		return;
+	}
 	if (st->ev->ok) {
 		char how[RES_REASON_MAX];
 
 		snprintf(how, sizeof(how), "was fenced%s%s", st->ev->text && st->ev->text[0] ? ": " : "",
 			 st->ev->text ? st->ev->text : "");
 		fenced(st, ni, how);
+		return;
+	}
+	if (n->member) {
+		/* back in the view and the run failed: see res_fencing() */
+		n->fence = RES_F_NONE;
+		n->fencer = 0;
+		res_changed(st, RES_CH_NODE, ni);
+		res_note(st, 3, n->name, "fencing node '%s' failed: %s; it is a member again, so fencing is"
+			 " called off", n->name, st->ev->text ? st->ev->text : "");
 		return;
 	}
 	n->fence = RES_F_NEEDED;
@@ -447,7 +491,11 @@ static void clear_failed(struct res_st *st, int gi, const char *why)
 	for (k = 0; k < g->nres; k++) {
 		struct res_resource *r = &st->m->res[g->res[k]];
 
-		r->restart_wanted = false;
+		if (r->restart_wanted || r->stop_failed) {
+			r->restart_wanted = false;
+			r->stop_failed = false; /* the administrator asks to try again */
+			res_changed(st, RES_CH_RESOURCE, g->res[k]);
+		}
 		if (r->state == RES_S_FAILED && r->node == RES_NODE_ANY)
 			res_set_state(st, g->res[k], RES_S_OFFLINE, RES_NODE_ANY, why);
 	}

@@ -13,6 +13,7 @@ struct res_st {
 	const char **aa_names;
 	int *aa_count;          /* naa × nnodes */
 	int naa;
+	int *drain_blocked;     /* per node index: groups that cannot leave it */
 };
 
 void res_note(struct res_st *st, int severity, const char *object, const char *fmt, ...)

@@ -200,6 +200,7 @@ static void put_resource(struct cm_jw *w, const struct res_model *m, const struc
 	cm_jw_kv_int(w, "gen", (int64_t)r->gen);
 	cm_jw_kv_bool(w, "restart_wanted", r->restart_wanted);
 	cm_jw_kv_bool(w, "keep_failed", r->keep_failed);
+	cm_jw_kv_bool(w, "stop_failed", r->stop_failed);
 	put_times(w, "restarts", r->restarts, r->nrestarts);
 	cm_jw_kv_str(w, "reason", r->reason);
 	cm_jw_obj_end(w);

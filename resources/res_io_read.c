@@ -565,6 +565,7 @@ static int read_resource(struct rd *c, struct res_model *m, const struct cm_jv *
 	r->gen = (uint64_t)v;
 	if ((rc = get_bool(c, o, "restart_wanted", &r->restart_wanted)) < 0 ||
 	    (rc = get_bool(c, o, "keep_failed", &r->keep_failed)) < 0 ||
+	    (rc = get_bool(c, o, "stop_failed", &r->stop_failed)) < 0 ||
 	    (rc = get_times(c, o, "restarts", r->restarts, &r->nrestarts)) < 0)
 		return rc;
 	s = r->reason;

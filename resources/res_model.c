@@ -453,6 +453,39 @@ int res_dep_check(const struct res_model *m, const char *res, const char *dep,
 	return 0;
 }
 
+int res_move_check(const struct res_model *m, int g, const char *node, char *err, size_t errlen)
+{
+	int ni = res_node_find_name(m, node), k;
+	const struct res_node *n;
+
+	if (ni < 0) {
+		snprintf(err, errlen, "node '%s' is not a member of this cluster", node);
+		return -CM_E_NO_OBJECT;
+	}
+	n = &m->nodes[ni];
+	if (!n->member || n->fence != RES_F_NONE) {
+		snprintf(err, errlen, "node '%s' is down: a group can only move to a running node", node);
+		return -CM_E_VALUE;
+	}
+	if (n->paused) {
+		snprintf(err, errlen, "node '%s' is paused: resume it first ('cluadmin node resume %s')", node, node);
+		return -CM_E_VALUE;
+	}
+	for (k = 0; k < m->groups[g].nres; k++) {
+		const struct res_resource *r = &m->res[m->groups[g].res[k]];
+		int j;
+
+		for (j = 0; j < r->npossible && r->possible[j] != n->id; j++)
+			;
+		if (r->npossible > 0 && j == r->npossible) {
+			snprintf(err, errlen, "node '%s' is not a possible owner of resource '%s'"
+				 " (see its property possible_owners)", node, r->name);
+			return -CM_E_VALUE;
+		}
+	}
+	return 0;
+}
+
 static bool res_active(const struct res_resource *r)
 {
 	return r->state != RES_S_OFFLINE && !(r->state == RES_S_FAILED && r->node == RES_NODE_ANY);

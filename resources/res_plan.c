@@ -364,7 +364,7 @@ static void stop_group(struct res_st *st, int gi, uint32_t node, const char *why
 			continue;
 		if (r->state == RES_S_ONLINE) {
 			res_set_state(st, ri, RES_S_OFFLINE_PENDING, node, why);
-		} else if (r->state == RES_S_FAILED) {
+		} else if (r->state == RES_S_FAILED && !r->stop_failed) {
 			/* clean up what a failure may have left; keep showing the
 			 * failure only when the group itself is left Failed */
 			r->restart_wanted = false;
@@ -385,7 +385,7 @@ static void run_group(struct res_st *st, int gi, uint32_t node)
 		int ri = g->res[k];
 		struct res_resource *r = &m->res[ri];
 
-		if (r->state == RES_S_FAILED && r->node == node && dependents_down(m, r)) {
+		if (r->state == RES_S_FAILED && r->node == node && !r->stop_failed && dependents_down(m, r)) {
 			bool again = r->restart_wanted;
 
 			r->restart_wanted = false;
@@ -424,6 +424,22 @@ static void wake_at(struct res_st *st, int64_t t)
 		st->p->next_wake_ms = t;
 }
 
+/* Can the group leave node ni (for node to, or any other)? Else why not. */
+static bool can_leave(struct res_st *st, int gi, int ni, uint32_t to, char *why, size_t len)
+{
+	const struct res_model *m = st->m;
+	uint32_t from = m->nodes[ni].id;
+	struct choice c;
+	int ti;
+
+	if (to != RES_NODE_ANY && (ti = res_node_find(m, to)) >= 0 && check_node(st, gi, ti, from) < 0)
+		return true;
+	if (choose(st, gi, RES_NODE_ANY, from, from, &c) >= 0)
+		return true;
+	why_none(&c, why, len);
+	return false;
+}
+
 static void start_move(struct res_st *st, int gi, uint32_t to, const char *why)
 {
 	struct res_group *g = &st->m->groups[gi];
@@ -443,11 +459,19 @@ static void move_triggers(struct res_st *st, int gi, int ni)
 	struct res_model *m = st->m;
 	struct res_group *g = &m->groups[gi];
 	const struct res_node *n = &m->nodes[ni];
-	char why[RES_REASON_MAX];
+	char why[2 * RES_REASON_MAX];
 	int k, own;
 	int64_t wake = 0;
 
 	if (n->draining) {
+		char none[RES_REASON_MAX];
+
+		if (!can_leave(st, gi, ni, RES_NODE_ANY, none, sizeof(none))) {
+			snprintf(why, sizeof(why), "cannot leave draining node '%s': %s", n->name, none);
+			res_set_reason(st, RES_CH_GROUP, gi, g->reason, why);
+			st->drain_blocked[ni]++;
+			return;
+		}
 		snprintf(why, sizeof(why), "moving off node '%s', which is draining", n->name);
 		start_move(st, gi, RES_NODE_ANY, why);
 		return;
@@ -459,7 +483,16 @@ static void move_triggers(struct res_st *st, int gi, int ni)
 		for (j = 0; j < r->npossible && r->possible[j] != n->id; j++)
 			;
 		if (r->npossible > 0 && j == r->npossible) {
-			snprintf(why, sizeof(why), "node '%s' is no longer a possible owner of '%s'", n->name, r->name);
+			char none[RES_REASON_MAX];
+
+			if (can_leave(st, gi, ni, RES_NODE_ANY, none, sizeof(none)))
+				snprintf(why, sizeof(why), "node '%s' is no longer a possible owner of '%s'", n->name,
+					 r->name);
+			else
+				snprintf(why, sizeof(why), "node '%s' is no longer a possible owner of '%s'; moving"
+					 " anyway would leave it offline: %s", n->name, r->name, none);
+			/* the administrator excluded this node: leave it even when
+			 * nothing else can take the group */
 			start_move(st, gi, RES_NODE_ANY, why);
 			return;
 		}
@@ -518,7 +551,7 @@ static void place_group(struct res_st *st, int gi)
 		uint32_t exclude = g->moving ? g->owner : RES_NODE_ANY;
 		int ni = choose(st, gi, g->failing_over ? g->owner : RES_NODE_ANY, exclude, was, &c);
 
-		if (ni < 0 && g->failing_over && exclude != RES_NODE_ANY)
+		if (ni < 0 && exclude != RES_NODE_ANY)
 			ni = choose(st, gi, RES_NODE_ANY, RES_NODE_ANY, was, &c); /* the old node is all there is */
 		if (ni < 0) {
 			why_none(&c, why, sizeof(why));
@@ -564,8 +597,20 @@ static void plan_group(struct res_st *st, int gi)
 	char why[RES_REASON_MAX];
 
 	if (a == RES_NODE_ANY) {
-		if (g->want_online && !g->failed)
+		if (g->want_online && !g->failed) {
 			place_group(st, gi);
+		} else if (g->moving) {
+			/* moving a group that is offline changes its owner only */
+			if (g->move_to != RES_NODE_ANY && res_node_find(m, g->move_to) >= 0) {
+				g->owner = g->move_to;
+				g->pinned = g->admin_move;
+				res_note(st, 1, g->name, "group '%s' (not online) now belongs to '%s'", g->name,
+					 m->nodes[res_node_find(m, g->move_to)].name);
+			}
+			g->moving = g->failing_over = g->admin_move = false;
+			g->move_to = RES_NODE_ANY;
+			res_changed(st, RES_CH_GROUP, gi);
+		}
 		return;
 	}
 	{
@@ -576,8 +621,23 @@ static void plan_group(struct res_st *st, int gi)
 			res_set_reason(st, RES_CH_GROUP, gi, g->reason, why);
 			return;
 		}
+		if (strncmp(g->reason, "waiting until node", 18) == 0) {
+			snprintf(why, sizeof(why), "node '%s' is back; its resources stayed there", m->nodes[ai].name);
+			res_set_reason(st, RES_CH_GROUP, gi, g->reason, why);
+		}
 		if (g->want_online && !g->failed && !g->moving)
 			move_triggers(st, gi, ai);
+		if (g->moving && g->admin_move && res_group_state(m, gi) == RES_G_ONLINE &&
+		    !can_leave(st, gi, ai, g->move_to, why, sizeof(why))) {
+			char text[RES_REASON_MAX + 32];
+
+			/* nothing stopped yet: refuse the move rather than stop the group */
+			snprintf(text, sizeof(text), "move cancelled: %s", why);
+			g->moving = g->admin_move = false;
+			g->move_to = RES_NODE_ANY;
+			res_set_reason(st, RES_CH_GROUP, gi, g->reason, text);
+			res_note(st, 2, g->name, "group '%s': %s", g->name, text);
+		}
 		if (!g->want_online || g->failed || g->moving) {
 			snprintf(why, sizeof(why), g->moving ? "group '%s' is moving" : "group '%s' is going offline",
 				 g->name);
@@ -598,14 +658,20 @@ static void drains(struct res_st *st)
 
 		if (!n->draining)
 			continue;
+		int active = 0;
+
 		for (g = 0; g < m->ngroups; g++)
 			if (res_group_active_node(m, (int)g) == n->id)
-				break;
-		if (g < m->ngroups)
+				active++;
+		if (active > st->drain_blocked[i])
 			continue;
 		n->draining = false;
 		res_changed(st, RES_CH_NODE, (int)i);
-		res_note(st, 1, n->name, "drain of node '%s' complete; it stays paused", n->name);
+		if (active == 0)
+			res_note(st, 1, n->name, "drain of node '%s' complete; it stays paused", n->name);
+		else
+			res_note(st, 2, n->name, "drain of node '%s' ended with %d group(s) left on it: no other node"
+				 " can take them (see 'cluadmin group list'); it stays paused", n->name, active);
 	}
 }
 
@@ -624,7 +690,7 @@ void res_plan_groups(struct res_st *st)
 
 int res_step(struct res_model *m, const struct res_event *ev, struct res_plan *p)
 {
-	struct res_st st = { m, ev, p, NULL, NULL, 0 };
+	struct res_st st = { m, ev, p, NULL, NULL, 0, NULL };
 
 	p->nactions = p->nchanges = p->nnotes = 0;
 	p->next_wake_ms = 0;
@@ -634,12 +700,16 @@ int res_step(struct res_model *m, const struct res_event *ev, struct res_plan *p
 	/* without quorum nothing changes and nothing starts */
 	if (!ev->quorate)
 		return 0;
+	st.drain_blocked = calloc(m->nnodes + 1, sizeof(int));
+	if (st.drain_blocked == NULL)
+		return -ENOMEM;
 	res_membership(&st);
 	res_apply_event(&st);
 	res_fencing(&st);
 	res_plan_groups(&st);
 	free(st.aa_names);
 	free(st.aa_count);
+	free(st.drain_blocked);
 	return p->rc;
 }
 

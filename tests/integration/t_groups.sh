@@ -245,9 +245,14 @@ it_check rejoined-node-runs-nothing-twice "iso-p runs on '$(runs_on iso-p | tr '
 	[ "$(runs_on iso-p | wc -l)" -le 1 ]
 
 # ---------------------------------------------------------------- drain
-ca n1 --timeout 60 node drain n1 --wait >/dev/null
-on_n1=$(cj n2 group list | jq '[.groups[] | select(.owner == "n1" and .state != "Offline" and .state != "Failed")] | length')
-it_check drain-moves-everything-off "$on_n1 groups still on n1" [ "$on_n1" = 0 ]
+# every group that another node can take leaves n1 (highest priority first);
+# filler may run on n1 only: it stays, and the drain says so
+ca n1 --timeout 60 node drain n1 --wait >"$IT_TMP/drain.out" 2>&1
+drain_rc=$?
+on_n1=$(cj n2 group list | jq -r '[.groups[] | select(.owner == "n1" and .state != "Offline" and .state != "Failed") | .name] | join(",")')
+it_check drain-moves-everything-movable "still on n1: '$on_n1'" [ "$on_n1" = filler ]
+it_check drain-reports-what-stayed "rc $drain_rc: $(cat "$IT_TMP/drain.out")" \
+	eval '[ $drain_rc = 1 ] && grep -q "filler" "$IT_TMP/drain.out"' 
 it_check drain-pauses-node "n1 is $(state_of n2 n1)" [ "$(state_of n2 n1)" = Paused ]
 it_check drain-complete "draining still true" [ "$(cj n2 node show n1 | jq .node.draining)" = false ]
 ca n2 node resume n1 >/dev/null
