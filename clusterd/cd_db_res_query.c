@@ -59,17 +59,23 @@ int cd_db_groups_json(struct cd_db *db, struct cm_jw *w)
 	return 0;
 }
 
-static void res_fields(const struct res_model *m, int ri, struct cm_jw *w)
+/* The fields of a resource in every listing. */
+static void res_summary(const struct res_model *m, const struct res_resource *r, struct cm_jw *w)
 {
-	const struct res_resource *r = &m->res[ri];
-	int k;
-
 	cm_jw_kv_str(w, "name", r->name);
 	cm_jw_kv_str(w, "group", m->groups[r->group].name);
 	cm_jw_kv_str(w, "type", r->type);
 	cm_jw_kv_str(w, "state", res_state_to_str(r->state));
 	cm_jw_kv_str(w, "node", node_name(m, r->node));
 	cm_jw_kv_str(w, "reason", r->reason);
+}
+
+static void res_fields(const struct res_model *m, int ri, struct cm_jw *w)
+{
+	const struct res_resource *r = &m->res[ri];
+	int k;
+
+	res_summary(m, r, w);
 	cm_jw_key(w, "depends_on");
 	cm_jw_arr_begin(w);
 	for (k = 0; k < r->ndeps; k++)
@@ -126,12 +132,7 @@ int cd_db_resources_json(struct cd_db *db, const char *group, struct cm_jw *w, c
 		if (group && group[0] && strcmp(m->groups[r->group].name, group) != 0)
 			continue;
 		cm_jw_obj_begin(w);
-		cm_jw_kv_str(w, "name", r->name);
-		cm_jw_kv_str(w, "group", m->groups[r->group].name);
-		cm_jw_kv_str(w, "type", r->type);
-		cm_jw_kv_str(w, "state", res_state_to_str(r->state));
-		cm_jw_kv_str(w, "node", node_name(m, r->node));
-		cm_jw_kv_str(w, "reason", r->reason);
+		res_summary(m, r, w);
 		cm_jw_obj_end(w);
 	}
 	cm_jw_arr_end(w);
