@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "cm_proto.h"
 #include "cm_wire.h"
@@ -25,7 +26,14 @@ int tc_raw(qb_ipcc_connection_t *c, int32_t id, int32_t size, const void *body, 
 	struct cm_msg reply;
 	ssize_t n;
 
-	n = qb_ipcc_sendv_recv(c, iov, body ? 2 : 1, buf, sizeof(buf), 30000);
+	/* a busy server may not have drained the ring of the previous large
+	 * request yet: libqb then says EAGAIN, which is not an answer */
+	for (int tries = 0; tries < 3000; tries++) {
+		n = qb_ipcc_sendv_recv(c, iov, body ? 2 : 1, buf, sizeof(buf), 30000);
+		if (n != -EAGAIN)
+			break;
+		usleep(10 * 1000);
+	}
 	if (n < (ssize_t)sizeof(struct qb_ipc_response_header))
 		return TC_NO_REPLY;
 	if (cm_msg_decode(buf + sizeof(struct qb_ipc_response_header),
