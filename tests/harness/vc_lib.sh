@@ -42,6 +42,13 @@ VC_QUERY_TIMEOUT_S=${VC_QUERY_TIMEOUT_S:-3}
 # benchmark) makes `delete --force` fail ("this logical unit is still
 # active") for as long as it runs. After this long, SIGKILL.
 VC_SAN_STOP_TIMEOUT_S=${VC_SAN_STOP_TIMEOUT_S:-3}
+# libvirtd (VC_LIBVIRT=1): it answers on TCP ~0.5 s after its exec alone,
+# several seconds when N of them start at once on 2 cores with corosyncs
+# forming a ring.
+VC_LIBVIRT_TIMEOUT_S=${VC_LIBVIRT_TIMEOUT_S:-30}
+# Where QEMU capabilities probed by a node's libvirtd are kept for the next
+# runs ("none": nowhere). See vc__libvirt_caps_*.
+VC_LIBVIRT_CACHE=${VC_LIBVIRT_CACHE:-/var/cache/vcluster/libvirt-qemu-capabilities}
 
 # The lock on a run is held on this fd by mutating verbs. Daemons never
 # inherit it (vc__spawn closes every fd above 2), else a daemon would hold
@@ -177,15 +184,17 @@ vc_resolve() {
 
 # vc_load: select the run and read its env file (VC_PREFIX, VC_SLOT,
 # VC_NODES, VC_TOKEN, VC_TOKEN_COEFF, VC_NAME, VC_CLUADMIN, VC_CLUSTERD,
-# VC_SAN, VC_WITNESS_MB, VC_SCRATCH_MB).
+# VC_SAN, VC_WITNESS_MB, VC_SCRATCH_MB, VC_LIBVIRT).
 vc_load() {
 	vc_resolve || return 1
 	if [[ ! -f $VC_DIR/env ]]; then
 		vc_err "$VC_DIR: no such run (no env file)"
 		return 1
 	fi
-	# a run records whether it has a SAN; one that does not say has none
+	# a run records whether it has a SAN and libvirtds; one that does
+	# not say has none (the caller's environment does not count)
 	VC_SAN=0
+	VC_LIBVIRT=0
 	# shellcheck source=/dev/null
 	source "$VC_DIR/env"
 	[[ -n ${VC_PREFIX:-} && -n ${VC_SLOT:-} && -n ${VC_NODES:-} ]] || {
@@ -325,8 +334,10 @@ vc_exec() {
 		vc_err "$node is down (no namespace holder); try 'vcluster start $node'"
 		return 1
 	fi
+	local nsf=(-m -n)
+	! vc__uts "$node" || nsf+=(-u)
 	# shellcheck disable=SC2016
-	nsenter -t "$holder" -m -n -- sh -c 'cd "$1" 2>/dev/null || cd /; shift; exec "$@"' vc-exec "$PWD" "$@"
+	nsenter -t "$holder" "${nsf[@]}" -- sh -c 'cd "$1" 2>/dev/null || cd /; shift; exec "$@"' vc-exec "$PWD" "$@"
 }
 
 # vc_query NODE CMD...: vc_exec bounded by VC_QUERY_TIMEOUT_S, for polls.
@@ -334,7 +345,9 @@ vc_query() {
 	local node=$1 holder
 	shift
 	holder=$(vc_live_pid "$node" holder) || return 1
-	timeout -k 1 "$VC_QUERY_TIMEOUT_S" nsenter -t "$holder" -m -n -- "$@"
+	local nsf=(-m -n)
+	! vc__uts "$node" || nsf+=(-u)
+	timeout -k 1 "$VC_QUERY_TIMEOUT_S" nsenter -t "$holder" "${nsf[@]}" -- "$@"
 }
 
 # vc_membership NODE: print "COUNT RING_ID" as NODE's corosync sees them
@@ -541,7 +554,10 @@ vc__node_prepare() {
 	vc__copy_new 0644 "$VC_DIR/cluster/corosync.conf" "$nd/etc-corosync/corosync.conf" &&
 		vc__copy_new 0400 "$VC_DIR/cluster/authkey" "$nd/etc-corosync/authkey" &&
 		vc__copy_new 0644 "$VC_DIR/cluster/clusterd.conf" "$nd/clusterd.conf" &&
-		vc__copy_new 0644 "$VC_DIR/cluster/cluster.db" "$nd/lib/cluster.db"
+		vc__copy_new 0644 "$VC_DIR/cluster/cluster.db" "$nd/lib/cluster.db" || return 1
+	if vc_libvirt_enabled; then
+		vc__libvirt_prepare "$1" || return 1
+	fi
 }
 
 # vc__copy_new MODE SRC DST: copy if SRC exists and DST does not.
@@ -559,9 +575,20 @@ vc__copy_new() {
 # point and moved onto /run, because mounting straight onto /run would hide
 # the run dir before it could be bound. mount -n: never write the host's
 # /run/mount/utab (and after the move, /run is not the host's anyway).
+# With libvirt (VC_LIBVIRT=1) the holder gets a 4th argument, the node's
+# hostname: it also owns a UTS namespace (unshare -u) and, first of all,
+# mounts overlays on /etc and /var whose upper dirs are the node's
+# (etc-upper, var-upper): the node's libvirt config, passwd, group, hosts
+# and libvirt's state (/var/lib/libvirt, /var/cache/libvirt,
+# /var/log/libvirt) stay there, the host's /etc and /var are never written.
 # shellcheck disable=SC2016
 VC__HOLDER_SH='set -e
-nd=$1 rundir=$2 rel=$3
+nd=$1 rundir=$2 rel=$3 host=${4:-}
+if [ -n "$host" ]; then
+	mount -n -t overlay vc-etc -o "lowerdir=/etc,upperdir=$nd/etc-upper,workdir=$nd/etc-work" /etc
+	mount -n -t overlay vc-var -o "lowerdir=/var,upperdir=$nd/var-upper,workdir=$nd/var-work" /var
+	echo "$host" >/proc/sys/kernel/hostname
+fi
 mount -n --bind "$nd/etc-corosync" /etc/corosync
 mount -n --bind "$nd/var-lib-corosync" /var/lib/corosync
 mount -n --bind "$nd/log" /var/log/corosync
@@ -572,6 +599,7 @@ if [ -n "$rel" ]; then
 fi
 mount -n --move "$nd/runfs" /run
 mkdir -p /run/lock /run/corosync /run/clusterd
+[ -z "$host" ] || mkdir -p /run/libvirt
 exec sleep infinity'
 
 vc__comm_is() {
@@ -595,15 +623,20 @@ vc__started() {
 
 # vc__holder_start NODE [SCRIPT]: start the holder of NODE ("san" too) with
 # SCRIPT (default VC__HOLDER_SH; called with the node dir, the run dir and
-# the run dir relative to /run) and wait until it is sleeping.
+# the run dir relative to /run, and with libvirt the node's hostname) and
+# wait until it is sleeping.
 vc__holder_start() {
-	local node=$1 script=${2:-$VC__HOLDER_SH} nd rel="" pid
+	local node=$1 script=${2:-$VC__HOLDER_SH} nd rel="" pid uts=() host=()
 	nd=$(vc_node_dir "$node")
 	if [[ $VC_DIR == /run/* ]]; then
 		rel=${VC_DIR#/run/}
 	fi
-	vc__spawn "$nd/holder.out" ip netns exec "$(vc_ns "$node")" unshare -m --propagation private -- \
-		sh -c "$script" vc-holder "$nd" "$VC_DIR" "$rel"
+	if vc__uts "$node"; then
+		uts=(-u)
+		host=("$node")
+	fi
+	vc__spawn "$nd/holder.out" ip netns exec "$(vc_ns "$node")" unshare -m "${uts[@]}" --propagation private -- \
+		sh -c "$script" vc-holder "$nd" "$VC_DIR" "$rel" "${host[@]}"
 	pid=$VC__SPAWNED
 	vc__pid_set "$node" holder "$pid"
 	vc_wait "$VC_READY_TIMEOUT_S" vc__started "$pid" sleep || true
@@ -660,7 +693,9 @@ vc__launch() {
 	shift 3
 	nd=$(vc_node_dir "$node")
 	holder=$(vc_pid "$node" holder)
-	vc__spawn "$nd/$role.out" nsenter -t "$holder" -m -n -- "$@"
+	local nsf=(-m -n)
+	! vc__uts "$node" || nsf+=(-u)
+	vc__spawn "$nd/$role.out" nsenter -t "$holder" "${nsf[@]}" -- "$@"
 	pid=$VC__SPAWNED
 	vc__pid_set "$node" "$role" "$pid"
 	vc_wait "$VC_READY_TIMEOUT_S" vc__started "$pid" "$comm" || true
@@ -702,8 +737,8 @@ vc__clusterd_start() {
 	vc__launch "$node" clusterd "" "$VC_CLUSTERD" -f -c "$nd/clusterd.conf" -s "$nd/lib" -l "$nd/log/clusterd.log"
 }
 
-# vc_start NODE: holder (if needed), corosync, clusterd; each only if it is
-# not running already.
+# vc_start NODE: holder (if needed), corosync, libvirtd (VC_LIBVIRT=1),
+# clusterd; each only if it is not running already.
 vc_start() {
 	local node=$1
 	vc__check_node "$node" || return 1
@@ -717,10 +752,17 @@ vc_start() {
 		fi
 		vc__pid_clear "$node" corosync
 		vc__pid_clear "$node" clusterd
+		if vc_libvirt_enabled; then
+			vc__pid_clear "$node" libvirtd
+			vc__pid_clear "$node" reaper
+		fi
 		vc__holder_start "$node" || return 1
 	fi
 	if ! vc_node_alive "$node" corosync; then
 		vc__corosync_start "$node" || return 1
+	fi
+	if vc_libvirt_enabled && ! vc_node_alive "$node" libvirtd; then
+		vc__libvirtd_start "$node" || return 1
 	fi
 	if [[ $VC_CLUSTERD != none ]] && ! vc_node_alive "$node" clusterd; then
 		vc__clusterd_start "$node" || return 1
@@ -764,13 +806,21 @@ vc__term() {
 	return "$rc"
 }
 
-# vc_stop NODE...: graceful: clusterd first, then corosync. Holders stay.
+# vc_stop NODE...: graceful: clusterd first, then libvirtd (VC_LIBVIRT=1;
+# its domains keep running, as on a real host), then corosync. Holders stay.
 vc_stop() {
 	local node
 	for node in "$@"; do
 		vc__check_node "$node" || return 1
 	done
 	vc__term clusterd "$@" || return 1
+	if vc_libvirt_enabled; then
+		vc__term libvirtd "$@" || return 1
+		# the reaper exits with libvirtd, or when the QEMUs it adopted do
+		for node in "$@"; do
+			vc_node_alive "$node" reaper || vc__pid_clear "$node" reaper
+		done
+	fi
 	vc__term corosync "$@"
 }
 
@@ -796,12 +846,14 @@ vc__kill_ns() {
 
 # vc_kill NODE: power off: SIGKILL every process of the node, the holder
 # included (its mount namespace goes with it), then clean their /dev/shm.
+# With libvirt, that includes libvirtd and every QEMU it started.
 vc_kill() {
-	local node=$1 rc=0 role p
+	local node=$1 rc=0 role p roles=(holder corosync clusterd)
 	vc__check_node "$node" || return 1
+	! vc_libvirt_enabled || roles+=(libvirtd reaper)
 	VC__KILLED=()
 	vc__kill_ns "$(vc_ns "$node")" || rc=1
-	for role in holder corosync clusterd; do
+	for role in "${roles[@]}"; do
 		p=$(vc_pid "$node" "$role")
 		[[ -n $p ]] && VC__KILLED+=("$p")
 		vc__pid_clear "$node" "$role"
@@ -820,6 +872,271 @@ vc_signal() {
 }
 vc_pause() { vc_signal "$1" STOP; }
 vc_resume() { vc_signal "$1" CONT; }
+
+# ---------------------------------------------------------------- libvirt
+
+# With VC_LIBVIRT=1 (recorded in the run's env) every node runs its own
+# libvirtd, reachable from the other nodes at qemu+tcp://<node ip>/system
+# (TCP without authentication: a test harness only). RECIPES.md, "libvirt,
+# one daemon per node". What makes it per node:
+# - the holder owns a UTS namespace (hostname nN) and overlays on /etc and
+#   /var with upper dirs in the node dir (VC__HOLDER_SH); vc__libvirt_prepare
+#   writes the node's files into etc-upper before the holder mounts it;
+# - /run is the node's tmpfs already (unix sockets /run/libvirt/*, pid
+#   file /run/libvirtd.pid, domain status XML);
+# - every process of the node enters that UTS namespace too (vc__uts);
+# - libvirtd runs under a reaper (below), which adopts its QEMUs.
+# QEMU processes live in the node's namespaces: kill/down/pause treat them
+# like any other process of the node ("other" in `vcluster pids`).
+
+vc_libvirt_enabled() { [[ ${VC_LIBVIRT:-0} == 1 ]]; }
+
+# vc__uts NODE: NODE's processes run in the holder's UTS namespace too.
+vc__uts() { [[ ${VC_LIBVIRT:-0} == 1 && $1 != san && $1 != br ]]; }
+
+# vc_libvirt_uri NODE: the URI other nodes reach NODE's libvirtd by.
+vc_libvirt_uri() {
+	local ip
+	ip=$(vc_ip "$1") || return 1
+	printf 'qemu+tcp://%s/system\n' "$ip"
+}
+
+# vc__free_id FILE START: the first id >= START that FILE (passwd or group
+# format) does not use.
+vc__free_id() {
+	awk -F: -v id="$2" '{ used[$3] = 1 } END { while (id in used) id++; print id }' "$1"
+}
+
+# vc__write_new MODE FILE: stdin to FILE, only if FILE does not exist (the
+# node dir is the node's disk: a test may have edited it).
+vc__write_new() {
+	local mode=$1 f=$2
+	if [[ -e $f ]]; then
+		cat >/dev/null
+		return 0
+	fi
+	cat >"$f.tmp" && chmod "$mode" -- "$f.tmp" && mv -f -- "$f.tmp" "$f"
+}
+
+# vc__libvirt_prepare NODE: the node's overlay dirs and, in etc-upper (the
+# node's /etc), passwd and group with a libvirt-qemu user and group (the
+# qemu driver does not start without them, even with user="root"; the
+# host's files are never touched), hosts with every node's name, hostname,
+# libvirt/libvirtd.conf and libvirt/qemu.conf. Files that exist are kept.
+vc__libvirt_prepare() {
+	local node=$1 nd eu ip n uid gid
+	nd=$(vc_node_dir "$node")
+	eu=$nd/etc-upper
+	ip=$(vc_ip "$node") || return 1
+	mkdir -p "$eu/libvirt" "$nd/etc-work" "$nd/var-upper" "$nd/var-work" || return 1
+	if [[ ! -e $eu/passwd || ! -e $eu/group ]]; then
+		gid=$(getent group libvirt-qemu | cut -d: -f3)
+		[[ -n $gid ]] || gid=$(vc__free_id /etc/group 64055)
+		{
+			cat /etc/group
+			getent group libvirt-qemu >/dev/null || printf 'libvirt-qemu:x:%s:\n' "$gid"
+		} | vc__write_new 0644 "$eu/group" || return 1
+		uid=$(vc__free_id /etc/passwd 64055)
+		{
+			cat /etc/passwd
+			getent passwd libvirt-qemu >/dev/null ||
+				printf 'libvirt-qemu:x:%s:%s:Libvirt Qemu (vcluster node),,,:/var/lib/libvirt:/usr/sbin/nologin\n' "$uid" "$gid"
+		} | vc__write_new 0644 "$eu/passwd" || return 1
+	fi
+	{
+		printf '127.0.0.1\tlocalhost\n'
+		for n in $(vc_nodes); do
+			printf '%s\t%s\n' "$(vc_ip "$n")" "$n"
+		done
+	} | vc__write_new 0644 "$eu/hosts" || return 1
+	printf '%s\n' "$node" | vc__write_new 0644 "$eu/hostname" || return 1
+	# the upper dir may be written directly only while it is not mounted
+	if ! vc_node_alive "$node" holder; then
+		vc__libvirt_caps_seed_dir "$VC_LIBVIRT_CACHE" "$nd/var-upper/cache/libvirt/qemu/capabilities"
+	fi
+	# host_uuid: one per node (libvirt refuses a migration between hosts
+	# with the same one, and UUIDs of one repeated digit)
+	vc__write_new 0644 "$eu/libvirt/libvirtd.conf" <<-EOF || return 1
+		# vcluster node $node, written by vcluster up. Test harness only:
+		# TCP without authentication (production uses TLS or SSH).
+		listen_tls = 0
+		listen_tcp = 1
+		listen_addr = "$ip"
+		auth_tcp = "none"
+		host_uuid = "$(cat /proc/sys/kernel/random/uuid)"
+	EOF
+	vc__write_new 0644 "$eu/libvirt/qemu.conf" <<-EOF || return 1
+		# vcluster node $node, written by vcluster up (RECIPES.md)
+		user = "root"
+		group = "root"
+		dynamic_ownership = 0
+		remember_owner = 0
+		security_driver = "none"
+		cgroup_controllers = [ ]
+		namespaces = [ ]
+		stdio_handler = "file"
+		migration_address = "$ip"
+		migration_host = "$ip"
+	EOF
+}
+
+# QEMU capabilities. At start, libvirt's qemu driver probes every
+# qemu-system-* binary (x86_64 and i386 here) and caches the result in
+# /var/cache/libvirt/qemu/capabilities: ~8 s under TCG for one libvirtd
+# alone, ~24 s for three at once on 2 cores. The cache is valid for any
+# node of this machine (libvirt checks the binaries' ctimes, its own
+# version, the kernel and microcode, and probes again when it is stale), so
+# vcluster copies it: into a node's var-upper from VC_LIBVIRT_CACHE before
+# its holder mounts it; in up without such a cache, n1 probes first and the
+# other nodes get a copy of its cache through their own /var; after up,
+# n1's cache goes to VC_LIBVIRT_CACHE for the next runs.
+
+# vc__libvirt_caps_dir NODE: the node's capabilities cache, as the host sees it.
+vc__libvirt_caps_dir() { printf '%s/var-upper/cache/libvirt/qemu/capabilities\n' "$(vc_node_dir "$1")"; }
+
+vc__libvirt_caps_have() { compgen -G "$1/*.xml" >/dev/null; }
+
+# vc__libvirt_caps_seed_dir SRC DST: copy SRC's *.xml that DST lacks (a
+# cache missing or unreadable is no error: libvirt probes).
+vc__libvirt_caps_seed_dir() {
+	local src=$1 dst=$2 f
+	[[ $src != none ]] && vc__libvirt_caps_have "$src" || return 0
+	mkdir -p -- "$dst" || return 0
+	for f in "$src"/*.xml; do
+		[[ -e $dst/${f##*/} ]] || cp -p -- "$f" "$dst/" 2>/dev/null || true
+	done
+}
+
+# vc__libvirt_caps_seed_node NODE SRC: the same into a running node,
+# through its own /var (its upper dir is mounted).
+vc__libvirt_caps_seed_node() {
+	local holder
+	holder=$(vc_live_pid "$1" holder) || return 0
+	# shellcheck disable=SC2016
+	nsenter -t "$holder" -m -- sh -c 'd=/var/cache/libvirt/qemu/capabilities
+		mkdir -p "$d" || exit 0
+		for f in "$1"/*.xml; do
+			[ -e "$f" ] && [ ! -e "$d/${f##*/}" ] && cp -p "$f" "$d/"
+		done
+		exit 0' vc-caps "$2"
+}
+
+# vc__libvirt_caps_save NODE: NODE's cache to VC_LIBVIRT_CACHE, each file
+# replaced atomically (concurrent runs); failures only warn.
+vc__libvirt_caps_save() {
+	local src f tmp
+	[[ $VC_LIBVIRT_CACHE != none ]] || return 0
+	src=$(vc__libvirt_caps_dir "$1")
+	vc__libvirt_caps_have "$src" || return 0
+	mkdir -p -- "$VC_LIBVIRT_CACHE" || {
+		vc_err "cannot create $VC_LIBVIRT_CACHE (VC_LIBVIRT_CACHE); the next run probes QEMU again"
+		return 0
+	}
+	for f in "$src"/*.xml; do
+		cmp -s -- "$f" "$VC_LIBVIRT_CACHE/${f##*/}" && continue
+		tmp=$VC_LIBVIRT_CACHE/.${f##*/}.$$
+		if ! { cp -p -- "$f" "$tmp" && mv -f -- "$tmp" "$VC_LIBVIRT_CACHE/${f##*/}"; }; then
+			rm -f -- "$tmp"
+		fi
+	done
+}
+
+# The reaper. QEMU daemonizes: once libvirt's intermediate child exits, a
+# QEMU process is an orphan, adopted by the nearest "child subreaper"
+# ancestor, else by init. This machine's init reaps late (~2 s), and until
+# a stopped QEMU is reaped libvirt waits for it (a zombie still answers
+# kill(pid, 0)): every migration's confirm phase, destroy and shutdown took
+# 1-2 s more than on a real host (a live migration 1.6-2.4 s instead of
+# ~0.4 s). So libvirtd runs under vc-reaper (perl, from perl-base): it marks
+# itself a subreaper (prctl PR_SET_CHILD_SUBREAPER), forks and execs
+# libvirtd, writes its PID to <node>/libvirtd.child, forwards TERM INT HUP
+# QUIT USR1 USR2 to it, and reaps every orphan at once; it exits when
+# libvirtd has exited and no child is left (after 'stop' it stays while
+# QEMUs it adopted run on). Role "reaper"; role "libvirtd" is libvirtd itself.
+# shellcheck disable=SC2016
+VC__REAPER_PL='use strict;
+my $pidfile = shift @ARGV;
+$0 = "vc-reaper";
+my $nr = eval { no strict "refs"; local $SIG{__WARN__} = sub {}; require "syscall.ph"; &{"SYS_prctl"}() } || 157;
+syscall($nr, 36, 1, 0, 0, 0) == 0 or die "vc-reaper: prctl(PR_SET_CHILD_SUBREAPER): $!\n";
+my ($child, $status);
+for my $s (qw(TERM INT HUP QUIT USR1 USR2)) { $SIG{$s} = sub { kill($s, $child) if $child && !defined $status }; }
+$child = fork();
+defined $child or die "vc-reaper: fork: $!\n";
+if ($child == 0) { exec { $ARGV[0] } @ARGV; die "vc-reaper: exec $ARGV[0]: $!\n"; }
+if (open(my $fh, ">", "$pidfile.tmp")) { print $fh "$child\n"; close($fh); rename("$pidfile.tmp", $pidfile); }
+while (1) {
+	my $w = waitpid(-1, 0);
+	last if $w < 0;
+	$status = $? if $w == $child;
+}
+exit(!defined $status ? 1 : ($status & 127) ? 128 + ($status & 127) : $status >> 8);'
+
+# vc__libvirtd_launch NODE: start the node's libvirtd under its reaper (not
+# waiting for it to answer); record both.
+vc__libvirtd_launch() {
+	local node=$1 nd holder pid child=""
+	nd=$(vc_node_dir "$node")
+	holder=$(vc_pid "$node" holder)
+	rm -f -- "$nd/libvirtd.child"
+	vc__spawn "$nd/libvirtd.out" nsenter -t "$holder" -m -n -u -- \
+		perl -e "$VC__REAPER_PL" "$nd/libvirtd.child" libvirtd --listen --pid-file /run/libvirtd.pid
+	pid=$VC__SPAWNED
+	vc__pid_set "$node" reaper "$pid"
+	vc_wait "$VC_READY_TIMEOUT_S" vc__libvirtd_forked "$pid" "$nd/libvirtd.child" || true
+	{ read -r child <"$nd/libvirtd.child"; } 2>/dev/null || true
+	if [[ -z $child ]] || ! vc_alive "$child"; then
+		vc_err "$node: libvirtd (reaper pid $pid, libvirtd pid ${child:-?}) exited at start; see $nd/libvirtd.out:"
+		tail -n 5 "$nd/libvirtd.out" | sed 's/^/  /' >&2
+		return 1
+	fi
+	vc__pid_set "$node" libvirtd "$child"
+}
+
+# vc__libvirtd_forked REAPER PIDFILE: the reaper wrote libvirtd's PID and
+# libvirtd has exec'd (or either died: stop waiting).
+vc__libvirtd_forked() {
+	local child
+	vc_alive "$1" || return 0
+	{ read -r child <"$2"; } 2>/dev/null || return 1
+	vc__started "$child" libvirtd
+}
+
+# vc__libvirtd_answers NODE: libvirtd answers on its TCP URI (or died:
+# stop waiting, the caller reports it).
+vc__libvirtd_answers() {
+	vc_node_alive "$1" libvirtd || return 0
+	vc_query "$1" virsh -q -c "$(vc_libvirt_uri "$1")" version </dev/null >/dev/null 2>&1
+}
+
+# vc__libvirtd_wait NODE: wait until NODE's libvirtd answers; fail with
+# the tail of its output otherwise.
+vc__libvirtd_wait() {
+	local node=$1 nd
+	nd=$(vc_node_dir "$node")
+	vc_wait "$VC_LIBVIRT_TIMEOUT_S" vc__libvirtd_answers "$node" || true
+	if ! vc_node_alive "$node" libvirtd; then
+		vc_err "$node: libvirtd died at start; see $nd/libvirtd.out:"
+		tail -n 5 "$nd/libvirtd.out" | sed 's/^/  /' >&2
+		return 1
+	fi
+	if ! vc__libvirtd_answers "$node"; then
+		vc_err "$node: libvirtd (pid $(vc_pid "$node" libvirtd)) does not answer at $(vc_libvirt_uri "$node") after ${VC_LIBVIRT_TIMEOUT_S}s"
+		return 1
+	fi
+}
+
+vc__libvirtd_start() {
+	vc__libvirtd_launch "$1" && vc__libvirtd_wait "$1"
+}
+
+# vc_virsh NODE ARGS...: virsh in NODE against NODE's own libvirtd, by
+# its TCP URI (as the other nodes reach it).
+vc_virsh() {
+	local node=$1
+	shift
+	vc_exec "$node" virsh -c "$(vc_libvirt_uri "$node")" "$@"
+}
 
 # ---------------------------------------------------------------- the SAN
 
@@ -1137,6 +1454,7 @@ vc__write_env() {
 			"$VC_PREFIX" "$VC_SLOT" "$VC_NODES" "$VC_TOKEN" "$VC_TOKEN_COEFF"
 		printf 'VC_NAME=%q\nVC_CLUADMIN=%q\nVC_CLUSTERD=%q\n' "$VC_NAME" "$VC_CLUADMIN" "$VC_CLUSTERD"
 		printf 'VC_SAN=%q\nVC_WITNESS_MB=%q\nVC_SCRATCH_MB=%q\n' "$VC_SAN" "$VC_WITNESS_MB" "$VC_SCRATCH_MB"
+		printf 'VC_LIBVIRT=%q\n' "$VC_LIBVIRT"
 	} >"$VC_DIR/env.tmp" && mv -f -- "$VC_DIR/env.tmp" "$VC_DIR/env"
 }
 
@@ -1148,6 +1466,12 @@ vc__check_tools() {
 	if [[ $VC_SAN == 1 ]]; then
 		for t in tgtd tgtadm ss truncate; do
 			command -v "$t" >/dev/null || missing+=("$t (for the SAN: package tgt, or VC_SAN=0)")
+		done
+	fi
+	if vc_libvirt_enabled; then
+		for t in libvirtd virsh qemu-system-x86_64; do
+			command -v "$t" >/dev/null ||
+				missing+=("$t (for VC_LIBVIRT=1: packages libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86)")
 		done
 	fi
 	((${#missing[@]} == 0)) || {
@@ -1197,8 +1521,8 @@ vc__new_run() {
 }
 
 # vc_up: needs VC_NODES, VC_TOKEN, VC_TOKEN_COEFF, VC_NAME, VC_CLUADMIN,
-# VC_CLUSTERD set; VC_SAN (1), VC_WITNESS_MB, VC_SCRATCH_MB (64) and VC_DIR
-# optional.
+# VC_CLUSTERD set; VC_SAN (1), VC_WITNESS_MB, VC_SCRATCH_MB (64),
+# VC_LIBVIRT (0) and VC_DIR optional.
 # Leaves VC_DIR set. On failure the caller must run vc_down (the vcluster
 # front end does, from a trap).
 vc_up() {
@@ -1207,6 +1531,7 @@ vc_up() {
 	VC_SAN=${VC_SAN:-1}
 	VC_WITNESS_MB=${VC_WITNESS_MB:-64}
 	VC_SCRATCH_MB=${VC_SCRATCH_MB:-64}
+	VC_LIBVIRT=${VC_LIBVIRT:-0}
 	vc__check_tools || return 1
 	case ${VC_DIR:-} in
 	/etc/corosync* | /var/lib/corosync* | /var/log/corosync*)
@@ -1214,6 +1539,18 @@ vc_up() {
 		return 1
 		;;
 	esac
+	if vc_libvirt_enabled; then
+		case ${VC_DIR:-} in
+		/etc | /etc/* | /var | /var/*)
+			vc_err "VC_LIBVIRT=1: VC_DIR must not be under /etc or /var (the nodes mount overlays there)"
+			return 1
+			;;
+		*[,:[:space:]]*)
+			vc_err "VC_LIBVIRT=1: VC_DIR must not contain ',', ':' or blanks (overlay mount options)"
+			return 1
+			;;
+		esac
+	fi
 	if [[ $VC_CLUSTERD != none && ! -x $VC_CLUSTERD ]]; then
 		vc_err "clusterd not found or not executable: $VC_CLUSTERD (build it, set VC_CLUSTERD, or VC_CLUSTERD=none)"
 		return 1
@@ -1246,6 +1583,21 @@ vc_up() {
 			return 1
 		}
 	fi
+	# the libvirtds start while the ring forms; readiness is checked after
+	# it. Without a QEMU capabilities cache, n1 probes alone first and the
+	# others copy its cache: ~8 s instead of ~24 s for three probing at once.
+	if vc_libvirt_enabled; then
+		if ! vc__libvirt_caps_have "$(vc__libvirt_caps_dir n1)"; then
+			vc_info "libvirtd: no QEMU capabilities cache yet; n1 probes QEMU first (~8 s)"
+			vc__libvirtd_start n1 || return 1
+			for node in $(vc_nodes); do
+				[[ $node == n1 ]] || vc__libvirt_caps_seed_node "$node" "$(vc__libvirt_caps_dir n1)"
+			done
+		fi
+		for node in $(vc_nodes); do
+			vc_node_alive "$node" libvirtd || vc__libvirtd_launch "$node" || return 1
+		done
+	fi
 	for node in $(vc_nodes); do
 		vc_wait "$VC_READY_TIMEOUT_S" vc__corosync_ready "$node" || true
 		vc_node_alive "$node" corosync || {
@@ -1263,6 +1615,13 @@ vc_up() {
 		return 1
 	fi
 	vc_info "corosync: $VC_NODES members on every node after $(($(vc_now_ms) - t0)) ms"
+	if vc_libvirt_enabled; then
+		for node in $(vc_nodes); do
+			vc__libvirtd_wait "$node" || return 1
+		done
+		vc_info "libvirtd: answering on every node after $(($(vc_now_ms) - t0)) ms"
+		vc__libvirt_caps_save n1
+	fi
 	if [[ $VC_CLUSTERD != none ]]; then
 		for node in $(vc_nodes); do
 			vc__clusterd_start "$node" || return 1
