@@ -1,0 +1,2 @@
+/* res_virt.c - placeholder, being written */
+typedef int res_virt_placeholder;

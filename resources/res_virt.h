@@ -1,0 +1,3 @@
+#ifndef RES_VIRT_H
+#define RES_VIRT_H
+#endif

@@ -1,0 +1,2 @@
+/* res_vmxml.c - placeholder, being written */
+typedef int res_vmxml_placeholder;

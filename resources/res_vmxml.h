@@ -1,0 +1,3 @@
+#ifndef RES_VMXML_H
+#define RES_VMXML_H
+#endif
