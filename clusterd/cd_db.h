@@ -70,8 +70,6 @@ struct res_model;
 struct res_plan;
 /* The view the next writes are applied in (sorted member ids). */
 int cd_db_set_view(struct cd_db *db, const uint32_t *members, size_t n);
-/* Local time zone offset used for failback windows (minutes east of UTC). */
-void cd_db_set_tz(struct cd_db *db, int tz_offset_min);
 /* Keep the policy input of each step that planned actions (for replay). */
 void cd_db_keep_inputs(struct cd_db *db, bool on);
 /* The model (loaded on demand) and the plan of the last applied write;

@@ -17,7 +17,6 @@ struct cd_db {
 	uint64_t plan_serial;
 	uint32_t *view;
 	size_t nview;
-	int tz_offset_min;
 	bool keep_inputs;
 	bool input_ready;
 	struct cm_sb input;

@@ -535,7 +535,9 @@ int cd_db_res_step(struct cd_db *db, const struct cm_msg *w, const char *node, c
 	ev.res = ev.group = -1;
 	event_of(m, w, &ev);
 	ev.now_ms = (int64_t)w->time_ms;
-	ev.tz_offset_min = db->tz_offset_min;
+	/* failback windows are in UTC: a node's local offset could differ from
+	 * its peers', and every node must plan alike */
+	ev.tz_offset_min = 0;
 	ev.quorate = true; /* writes are applied only in a quorate view (cd_repl.c) */
 	ev.fencing_off = prop_is(db, "fencing", "off");
 	ev.enforced_aa = prop_is(db, "enforced_anti_affinity", "true");
@@ -579,11 +581,6 @@ int cd_db_set_view(struct cd_db *db, const uint32_t *members, size_t n)
 	db->view = v;
 	db->nview = n;
 	return 0;
-}
-
-void cd_db_set_tz(struct cd_db *db, int tz_offset_min)
-{
-	db->tz_offset_min = tz_offset_min;
 }
 
 void cd_db_keep_inputs(struct cd_db *db, bool on)

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cm_err.h"
@@ -335,9 +334,6 @@ void cd_engine_quorum_lost(struct cd *cd)
 
 int cd_engine_start(struct cd *cd)
 {
-	/* failback windows are in UTC: a local offset could differ between
-	 * nodes, and every node must plan alike */
-	cd_db_set_tz(cd->db, 0);
 	cd_db_keep_inputs(cd->db, true);
 	cd->exec = cd_exec_new(cd->loop, &exec_ops, cd, MAX_PARALLEL);
 	if (cd->exec == NULL)
