@@ -16,6 +16,7 @@ void cd_conf_defaults(struct cd_conf *c)
 	cm_strlcpy(c->state_dir, LOCALSTATEDIR "/lib/clusterd", sizeof(c->state_dir));
 	cm_strlcpy(c->log_file, LOCALSTATEDIR "/log/clusterd/clusterd.log", sizeof(c->log_file));
 	cm_strlcpy(c->admin_group, "haclient", sizeof(c->admin_group));
+	cm_strlcpy(c->libvirt_uri, "qemu:///system", sizeof(c->libvirt_uri));
 	c->syslog = true;
 	c->write_timeout_ms = 15000;
 }
@@ -74,6 +75,10 @@ int cd_conf_parse(struct cd_conf *c, const char *text, char *err, size_t errlen)
 			rc = cm_strlcpy(c->log_file, val, sizeof(c->log_file));
 		} else if (!strcmp(key, "initiator_iqn") && !strncmp(val, "iqn.", 4)) {
 			rc = cm_strlcpy(c->initiator_iqn, val, sizeof(c->initiator_iqn));
+		} else if (!strcmp(key, "libvirt_uri") && strstr(val, ":/")) {
+			rc = cm_strlcpy(c->libvirt_uri, val, sizeof(c->libvirt_uri));
+		} else if (!strcmp(key, "libvirt_uri")) {
+			rc = -1;
 		} else if (!strcmp(key, "admin_group") && val[0]) {
 			rc = cm_strlcpy(c->admin_group, val, sizeof(c->admin_group));
 		} else if (!strcmp(key, "syslog")) {

@@ -26,6 +26,7 @@ struct cd_conf {
 	bool debug;
 	int write_timeout_ms;
 	char initiator_iqn[224];
+	char libvirt_uri[512];      /* {addr}: this node's address */
 };
 
 void cd_conf_defaults(struct cd_conf *c);

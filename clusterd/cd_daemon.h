@@ -41,6 +41,7 @@ struct cd_waiter {
 	qb_ipcs_connection_t *conn;
 	qb_loop_timer_handle timer;
 	struct cd *cd;
+	char *ok_json;               /* the reply on success; NULL: {"ok":true} */
 };
 
 struct cd {
@@ -98,6 +99,7 @@ struct cd {
 	qb_loop_timer_handle engine_timer;
 	unsigned inputs_saved;
 	struct { char target[64]; uint64_t attempt; } fence_runs[64];
+	struct cd_vm *vm;                /* cd_vm.c */
 
 	/* IPC */
 	qb_ipcs_service_t *ipcs;
@@ -146,6 +148,8 @@ void cd_ipc_stop(struct cd *cd);
 void cd_ipc_reply(qb_ipcs_connection_t *c, int rc, const char *text);
 /* Wait for write_id to be applied, then reply on c. */
 int cd_ipc_wait_write(struct cd *cd, qb_ipcs_connection_t *c, uint64_t write_id);
+/* The same, answering ok_json (copied) once applied. */
+int cd_ipc_wait_write_reply(struct cd *cd, qb_ipcs_connection_t *c, uint64_t write_id, const char *ok_json);
 void cd_ipc_write_done(struct cd *cd, uint64_t write_id, int rc, const char *err);
 
 /* cd_cmd.c: one request from an authorised client */

@@ -37,6 +37,21 @@ static const char *const migrations[] = {
 	"CREATE TABLE node_rt(id INTEGER PRIMARY KEY, member INTEGER NOT NULL, draining INTEGER NOT NULL,"
 	"  fence TEXT NOT NULL, fencer INTEGER NOT NULL, fence_since_ms INTEGER NOT NULL,"
 	"  fence_retry_ms INTEGER NOT NULL, fence_attempts INTEGER NOT NULL, down_seen INTEGER NOT NULL);",
+	/* 3: virtual machines (issue 5) */
+	"ALTER TABLE group_rt ADD COLUMN mig TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE vm_xml(res TEXT PRIMARY KEY, xml TEXT NOT NULL);"
+	"CREATE TABLE vm_once(vm TEXT PRIMARY KEY, offline_action TEXT NOT NULL);"
+	"CREATE TABLE vm_jobs(id INTEGER PRIMARY KEY, vm TEXT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL,"
+	"  from_node TEXT NOT NULL, to_node TEXT NOT NULL, started_ms INTEGER NOT NULL, ended_ms INTEGER NOT NULL,"
+	"  total_ms INTEGER NOT NULL, downtime_ms INTEGER NOT NULL, data_total INTEGER NOT NULL,"
+	"  data_processed INTEGER NOT NULL, data_remaining INTEGER NOT NULL, text TEXT NOT NULL,"
+	"  snap TEXT NOT NULL, arg TEXT NOT NULL);"
+	"CREATE INDEX vm_jobs_vm ON vm_jobs(vm, state);"
+	"CREATE TABLE vm_snaps(vm TEXT NOT NULL, name TEXT NOT NULL, internal TEXT NOT NULL, parent TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL, vm_state TEXT NOT NULL, xml TEXT NOT NULL, PRIMARY KEY(vm, name));"
+	"CREATE TABLE vm_current(vm TEXT PRIMARY KEY, snap TEXT NOT NULL);"
+	"CREATE TABLE node_facts(node TEXT PRIMARY KEY, networks TEXT NOT NULL, bridges TEXT NOT NULL,"
+	"  kvm INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -52,7 +67,13 @@ static const char *const hash_queries[] = {
 	"SELECT resource, depends_on, kind FROM dependencies ORDER BY resource, depends_on",
 	"SELECT id, time_ms, node, severity, kind, object, text FROM events ORDER BY id",
 	"SELECT name, state, node, gen, flags, restarts, reason FROM res_rt ORDER BY name",
-	"SELECT name, want_online, owner, move_to, flags, failovers, reason FROM group_rt ORDER BY name",
+	"SELECT name, want_online, owner, move_to, flags, failovers, reason, mig FROM group_rt ORDER BY name",
+	"SELECT res, xml FROM vm_xml ORDER BY res",
+	"SELECT vm, offline_action FROM vm_once ORDER BY vm",
+	"SELECT * FROM vm_jobs ORDER BY id",
+	"SELECT vm, name, internal, parent, created_ms, vm_state, xml FROM vm_snaps ORDER BY vm, name",
+	"SELECT vm, snap FROM vm_current ORDER BY vm",
+	"SELECT node, networks, bridges, kvm FROM node_facts ORDER BY node",
 	"SELECT id, member, draining, fence, fencer, fence_since_ms, fence_retry_ms, fence_attempts,"
 	" down_seen FROM node_rt ORDER BY id",
 };

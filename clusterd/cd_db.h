@@ -102,4 +102,20 @@ int cd_db_props_json(struct cd_db *db, enum cm_obj_kind kind, const char *obj,
 int cd_db_events_json(struct cd_db *db, int64_t after_id, int64_t since_ms,
 		      int64_t limit, struct cm_jw *w);
 
+/* cd_db_vm.c, cd_db_vm_query.c: virtual machines */
+bool cd_db_vm_exists(struct cd_db *db, const char *vm);
+/* malloc'd texts, NULL when there is none */
+char *cd_db_vm_xml(struct cd_db *db, const char *cfg_res);
+char *cd_db_vm_once(struct cd_db *db, const char *vm);
+char *cd_db_vm_snap_xml(struct cd_db *db, const char *vm, const char *snap);
+char *cd_db_node_networks(struct cd_db *db, const char *node);   /* "nets\nbridges" (comma lists) */
+struct cd_db_job {
+	int64_t id;
+	char vm[CM_NAME_MAX], kind[40], snap[256], arg[256];
+};
+int cd_db_vm_jobs_running(struct cd_db *db, struct cd_db_job *jobs, size_t max, size_t *n);
+int cd_db_vm_job_json(struct cd_db *db, int64_t id, struct cm_jw *w, char *err, size_t errlen);
+int cd_db_vm_list_json(struct cd_db *db, struct cm_jw *w);
+int cd_db_vm_show_json(struct cd_db *db, const char *vm, struct cm_jw *w, char *err, size_t errlen);
+int cd_db_vm_snaps_json(struct cd_db *db, const char *vm, struct cm_jw *w, char *err, size_t errlen);
 #endif

@@ -32,6 +32,9 @@ int cd_db_add_event(struct cd_db *db, int64_t time_ms, const char *node, const c
 /* cd_db_res.c: apply a group/resource write; run the step after any write. */
 int cd_db_res_apply(struct cd_db *db, const struct cm_msg *w, const char *node, char *err, size_t errlen);
 int cd_db_res_step(struct cd_db *db, const struct cm_msg *w, const char *node, char *err, size_t errlen);
+/* cd_db_vm.c: the virtual machine writes, and the jobs after each step. */
+int cd_db_vm_apply(struct cd_db *db, const struct cm_msg *w, const char *node, char *err, size_t errlen);
+int cd_db_vm_after_step(struct cd_db *db, const struct cm_msg *w);
 /* Node names in a comma list must exist: 0 or -CM_E_NO_OBJECT with a sentence. */
 int cd_db_check_node_list(struct cd_db *db, const char *list, char *err, size_t errlen);
 

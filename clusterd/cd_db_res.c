@@ -23,6 +23,7 @@
 #define RF_RESTART 1
 #define RF_KEEP_FAILED 2
 #define RF_STOP_FAILED 4
+#define RF_HELD 8
 #define GF_MOVING 1
 #define GF_FAILOVER 2
 #define GF_FAILED 4
@@ -39,6 +40,35 @@ static const char *col(sqlite3_stmt *st, int i)
 static int prepare(struct cd_db *db, const char *sql, sqlite3_stmt **st)
 {
 	return sqlite3_prepare_v2(db->h, sql, -1, st, NULL) == SQLITE_OK ? 0 : -CM_E_DB;
+}
+
+/* ---- a group's migration: "mode running admin from to retry_ms" ---- */
+
+static void mig_parse(const char *s, struct res_group *g)
+{
+	unsigned mode = 0, running = 0, admin = 0;
+	unsigned long from = 0, to = 0;
+	long long retry = 0;
+
+	if (sscanf(s, "%u %u %u %lu %lu %lld", &mode, &running, &admin, &from, &to, &retry) != 6)
+		return;
+	g->mig_mode = mode <= RES_MIG_QUICK ? (enum res_mig_mode)mode : RES_MIG_NONE;
+	g->mig_running = running != 0;
+	g->mig_admin = admin != 0;
+	g->mig_from = (uint32_t)from;
+	g->mig_to = (uint32_t)to;
+	g->mig_retry_ms = retry;
+}
+
+static void mig_format(const struct res_group *g, char *buf, size_t len)
+{
+	if (g->mig_mode == RES_MIG_NONE && !g->mig_running && g->mig_retry_ms == 0) {
+		buf[0] = '\0';
+		return;
+	}
+	snprintf(buf, len, "%u %u %u %lu %lu %lld", (unsigned)g->mig_mode, (unsigned)g->mig_running,
+		 (unsigned)g->mig_admin, (unsigned long)g->mig_from, (unsigned long)g->mig_to,
+		 (long long)g->mig_retry_ms);
 }
 
 /* ---- times lists: "t1,t2,..." ---- */
@@ -265,7 +295,7 @@ static int load_runtime(struct cd_db *db, struct res_model *m)
 		n->down_seen = sqlite3_column_int(st, 8) != 0;
 	}
 	sqlite3_finalize(st);
-	if (prepare(db, "SELECT name, want_online, owner, move_to, flags, failovers, reason FROM group_rt", &st) < 0)
+	if (prepare(db, "SELECT name, want_online, owner, move_to, flags, failovers, reason, mig FROM group_rt", &st) < 0)
 		return -CM_E_DB;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		struct res_group *g;
@@ -285,6 +315,7 @@ static int load_runtime(struct cd_db *db, struct res_model *m)
 		g->pinned = flags & GF_PINNED;
 		times_parse(col(st, 5), g->failovers, &g->nfailovers);
 		cm_strlcpy(g->reason, col(st, 6), sizeof(g->reason));
+		mig_parse(col(st, 7), g);
 	}
 	sqlite3_finalize(st);
 	if (prepare(db, "SELECT name, state, node, gen, flags, restarts, reason FROM res_rt", &st) < 0)
@@ -303,6 +334,7 @@ static int load_runtime(struct cd_db *db, struct res_model *m)
 		r->restart_wanted = flags & RF_RESTART;
 		r->keep_failed = flags & RF_KEEP_FAILED;
 		r->stop_failed = flags & RF_STOP_FAILED;
+		r->held = flags & RF_HELD;
 		times_parse(col(st, 5), r->restarts, &r->nrestarts);
 		cm_strlcpy(r->reason, col(st, 6), sizeof(r->reason));
 	}
@@ -373,10 +405,14 @@ static int save_group(struct cd_db *db, const struct res_group *g)
 	char times[RES_HIST_MAX * 24];
 	int rc;
 
-	if (prepare(db, "INSERT OR REPLACE INTO group_rt(name, want_online, owner, move_to, flags, failovers, reason)"
-		    " VALUES(?, ?, ?, ?, ?, ?, ?)", &st) < 0)
+	char mig[96];
+
+	if (prepare(db, "INSERT OR REPLACE INTO group_rt(name, want_online, owner, move_to, flags, failovers, reason,"
+		    " mig) VALUES(?, ?, ?, ?, ?, ?, ?, ?)", &st) < 0)
 		return -CM_E_DB;
 	times_format(g->failovers, g->nfailovers, times, sizeof(times));
+	mig_format(g, mig, sizeof(mig));
+	sqlite3_bind_text(st, 8, mig, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 1, g->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, g->want_online);
 	sqlite3_bind_int64(st, 3, g->owner);
@@ -406,7 +442,7 @@ static int save_res(struct cd_db *db, const struct res_resource *r)
 	sqlite3_bind_int64(st, 3, r->node);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)r->gen);
 	sqlite3_bind_int(st, 5, (r->restart_wanted ? RF_RESTART : 0) | (r->keep_failed ? RF_KEEP_FAILED : 0) |
-			 (r->stop_failed ? RF_STOP_FAILED : 0));
+			 (r->stop_failed ? RF_STOP_FAILED : 0) | (r->held ? RF_HELD : 0));
 	sqlite3_bind_text(st, 6, times, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, r->reason, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -456,6 +492,7 @@ static bool is_config_op(const struct cm_msg *w)
 		return cm_msg_int(w, 1, -1) != CM_OBJ_CLUSTER;
 	case CM_OP_GROUP_CREATE: case CM_OP_GROUP_DELETE: case CM_OP_RES_CREATE:
 	case CM_OP_RES_DELETE: case CM_OP_DEP_ADD: case CM_OP_DEP_REMOVE:
+	case CM_OP_VM_CREATE: case CM_OP_VM_DELETE:
 		return true;
 	default:
 		return false;
@@ -499,6 +536,28 @@ static void event_of(const struct res_model *m, const struct cm_msg *w, struct r
 		if (ev->type == RES_EV_GROUP_MOVE)
 			ev->node = node_id(m, cm_msg_str(w, 1));
 		break;
+	case CM_OP_VM_CREATE:
+		ev->type = cm_msg_int(w, 1, 0) ? RES_EV_GROUP_ONLINE : RES_EV_CONFIG;
+		ev->group = res_group_find(m, cm_msg_str(w, 1) && cm_msg_str(w, 1)[0] ? cm_msg_str(w, 1) : s0);
+		break;
+	case CM_OP_VM_OFFLINE:
+	case CM_OP_VM_MIGRATE:
+	case CM_OP_VM_CANCEL: {
+		int ri = res_resource_find(m, s0);
+		const char *mode = cm_msg_str(w, 2);
+
+		ev->group = ri >= 0 ? m->res[ri].group : -1;
+		if (cm_msg_int(w, 0, 0) == CM_OP_VM_OFFLINE) {
+			ev->type = RES_EV_GROUP_OFFLINE;
+		} else if (cm_msg_int(w, 0, 0) == CM_OP_VM_CANCEL) {
+			ev->type = RES_EV_MIGRATE_CANCEL;
+		} else {
+			ev->node = node_id(m, cm_msg_str(w, 1));
+			ev->type = mode && strcmp(mode, "move") == 0 ? RES_EV_GROUP_MOVE : RES_EV_GROUP_MIGRATE;
+			ev->mode = mode && strcmp(mode, "quick") == 0 ? RES_MIG_QUICK : RES_MIG_LIVE;
+		}
+		break;
+	}
 	case CM_OP_NODE_DRAIN:
 		ev->type = RES_EV_NODE_DRAIN;
 		ev->node = node_id(m, s0);
@@ -541,6 +600,12 @@ int cd_db_res_step(struct cd_db *db, const struct cm_msg *w, const char *node, c
 	ev.quorate = true; /* writes are applied only in a quorate view (cd_repl.c) */
 	ev.fencing_off = prop_is(db, "fencing", "off");
 	ev.enforced_aa = prop_is(db, "enforced_anti_affinity", "true");
+	{
+		char v[16];
+
+		ev.drain_parallel = cd_db_prop_get(db, CM_OBJ_CLUSTER, "", "drain_parallel", v, sizeof(v), NULL) == 0
+					    ? atoi(v) : 2;
+	}
 	ev.members = db->view;
 	ev.nmembers = db->nview;
 	db->input_ready = false;
@@ -552,6 +617,8 @@ int cd_db_res_step(struct cd_db *db, const struct cm_msg *w, const char *node, c
 	rc = res_step(m, &ev, &db->plan);
 	if (rc == 0)
 		rc = save_plan(db, m, &db->plan, ev.now_ms, node);
+	if (rc == 0)
+		rc = cd_db_vm_after_step(db, w);
 	if (rc < 0) {
 		snprintf(err, errlen, "the policy step failed: %s", cm_strerror(rc));
 		return rc;

@@ -23,6 +23,7 @@
 #include "cd_daemon.h"
 #include "cd_exec.h"
 #include "cd_log.h"
+#include "cd_vm.h"
 
 #define ENGINE_TIMER_MS 500
 #define TICK_EVERY_MS (30 * 1000)
@@ -103,7 +104,30 @@ static void on_log(void *ctx, int prio, const char *text)
 	cd_log(prio, "%s", text);
 }
 
-static const struct cd_exec_ops exec_ops = { on_result, on_fenced, on_log };
+/* A migration's result carries its figures for the job's report. */
+static void on_migrated(void *ctx, const char *res, uint64_t gen, bool ok, const char *text,
+			const struct res_stats *st)
+{
+	struct cd *cd = ctx;
+	struct cm_msg w;
+
+	cd_log(ok ? LOG_NOTICE : LOG_WARNING, "virtual machine '%s': migration %s: %s", res, ok ? "done" : "failed",
+	       text);
+	cm_msg_init(&w, CM_MSG_WRITE);
+	cm_msg_add_int(&w, CM_OP_RES_RESULT);
+	cm_msg_add_int(&w, (int64_t)gen);
+	cm_msg_add_int(&w, RES_OP_MIGRATE);
+	cm_msg_add_int(&w, ok);
+	cm_msg_add_int(&w, st->total_ms);
+	cm_msg_add_int(&w, st->valid ? st->downtime_ms : -1);
+	cm_msg_add_int(&w, (int64_t)st->data_total);
+	cm_msg_add_int(&w, (int64_t)st->data_processed);
+	cm_msg_add_str(&w, res);
+	cm_msg_add_str(&w, text ? text : "");
+	send_write(cd, &w, "a migration result");
+}
+
+static const struct cd_exec_ops exec_ops = { on_result, on_fenced, on_log, on_migrated };
 
 /* ---- actions ---- */
 
@@ -117,14 +141,17 @@ static int64_t prop_int(struct cd *cd, int kind, const char *obj, const char *ke
 }
 
 /* The resource's set properties as "key=value" strings, then submit. */
-static void run_res_action(struct cd *cd, const struct res_model *m, enum res_op op, int ri, uint64_t gen)
+static void run_res_action(struct cd *cd, const struct res_model *m, enum res_op op, int ri, uint64_t gen,
+			   const struct res_action *a)
 {
 	const struct res_resource *r = &m->res[ri];
 	const struct cm_prop_def *defs;
-	const char *props[64];
+	const char *props[80];
 	char store[64][CM_VALUE_MAX + CM_NAME_MAX];
+	char *extra[16];
+	char uri[600] = "";
 	struct cd_exec_req req;
-	size_t n = 0, i, nd = 0;
+	size_t n = 0, i, nd = 0, ne;
 	int rc;
 
 	defs = cm_prop_defs(CM_OBJ_RESOURCE, &nd);
@@ -138,7 +165,18 @@ static void run_res_action(struct cd *cd, const struct res_model *m, enum res_op
 		props[n] = store[n];
 		n++;
 	}
+	/* vm types: the domain XML and the cluster's settings (later keys win) */
+	ne = cd->vm ? cd_vm_props(cd, r, extra, 16) : 0;
+	for (i = 0; i < ne; i++)
+		if (extra[i] && n < 80)
+			props[n++] = extra[i];
 	memset(&req, 0, sizeof(req));
+	if (op == RES_OP_MIGRATE && a) {
+		if (cd_vm_peer_uri(cd, a->target, uri, sizeof(uri)) < 0)
+			uri[0] = '\0';
+		req.target = uri;
+		req.mode = a->mode;
+	}
 	req.op = op;
 	req.res = r->name;
 	req.type = r->type;
@@ -149,11 +187,15 @@ static void run_res_action(struct cd *cd, const struct res_model *m, enum res_op
 	req.looks_alive_ms = prop_int(cd, CM_OBJ_RESOURCE, r->name, "looks_alive_s", 5) * 1000;
 	req.is_alive_ms = prop_int(cd, CM_OBJ_RESOURCE, r->name, "is_alive_s", 60) * 1000;
 	rc = cd_exec_submit(cd->exec, &req);
-	if (rc < 0) {
+	for (i = 0; i < ne; i++)
+		free(extra[i]);
+	if (rc < 0 && op != RES_OP_MONITOR) {
 		char text[256];
 
 		snprintf(text, sizeof(text), "the executor refused it: %s", cm_strerror(rc));
 		on_result(cd, r->name, gen, op == RES_OP_TERMINATE ? RES_OP_TERMINATE : op, false, text);
+	} else if (rc == 0 && op == RES_OP_MIGRATE) {
+		cd_vm_migration_started(cd, r->name);
 	}
 }
 
@@ -222,9 +264,9 @@ static void reconcile(struct cd *cd)
 		if (r->node != cd->my_id)
 			continue;
 		if (r->state == RES_S_ONLINE_PENDING)
-			run_res_action(cd, m, RES_OP_ONLINE, (int)i, r->gen);
+			run_res_action(cd, m, RES_OP_ONLINE, (int)i, r->gen, NULL);
 		else if (r->state == RES_S_OFFLINE_PENDING)
-			run_res_action(cd, m, RES_OP_OFFLINE, (int)i, r->gen);
+			run_res_action(cd, m, RES_OP_OFFLINE, (int)i, r->gen, NULL);
 		else if (r->state == RES_S_ONLINE && !cd_exec_is_running(cd->exec, r->name))
 			on_result(cd, r->name, r->gen, RES_OP_HEALTH, false, "not running on this node");
 	}
@@ -271,9 +313,12 @@ void cd_engine_db_changed(struct cd *cd)
 		       a->op == RES_OP_FENCE ? "node" : m->res[a->res].name, a->reason);
 		if (a->op == RES_OP_FENCE)
 			run_fence(cd, m, a->target);
+		else if (a->op == RES_OP_CANCEL)
+			cd_vm_cancel(cd, m->res[a->res].name);
 		else
-			run_res_action(cd, m, a->op, a->res, a->gen);
+			run_res_action(cd, m, a->op, a->res, a->gen, a);
 	}
+	cd_vm_db_changed(cd);
 }
 
 /* ---- ticks ---- */
@@ -304,6 +349,7 @@ void cd_engine_ready(struct cd *cd)
 {
 	/* the replica may have been replaced: work from what it says now */
 	cd_db_engine_reset(cd->db);
+	cd_vm_ready(cd);
 	reconcile(cd);
 	send_tick(cd, "view");
 }
@@ -328,8 +374,9 @@ void cd_engine_quorum_gained(struct cd *cd)
 void cd_engine_quorum_lost(struct cd *cd)
 {
 	int n = cd->exec ? cd_exec_stop_all(cd->exec) : 0;
+	int v = cd_vm_stop_all(cd);
 
-	cd_log(LOG_WARNING, "quorum lost: stopped %d resource(s) on this node", n);
+	cd_log(LOG_WARNING, "quorum lost: stopped %d resource(s) on this node; turning off %d VM(s)", n, v);
 }
 
 int cd_engine_start(struct cd *cd)
@@ -337,6 +384,8 @@ int cd_engine_start(struct cd *cd)
 	cd_db_keep_inputs(cd->db, true);
 	cd->exec = cd_exec_new(cd->loop, &exec_ops, cd, MAX_PARALLEL);
 	if (cd->exec == NULL)
+		return -ENOMEM;
+	if (cd_vm_start(cd) < 0)
 		return -ENOMEM;
 	qb_loop_timer_add(cd->loop, QB_LOOP_LOW, ENGINE_TIMER_MS * QB_TIME_NS_IN_MSEC, cd, engine_timer,
 			  &cd->engine_timer);
@@ -346,6 +395,7 @@ int cd_engine_start(struct cd *cd)
 void cd_engine_stop(struct cd *cd)
 {
 	qb_loop_timer_del(cd->loop, cd->engine_timer);
+	cd_vm_stop(cd);
 	cd_exec_free(cd->exec);
 	cd->exec = NULL;
 }

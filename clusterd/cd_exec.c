@@ -47,6 +47,8 @@ struct xop {                     /* a submitted operation: queued, then running 
 	char **props;
 	size_t nprops;
 	int64_t timeout_ms, looks_ms, is_ms;
+	char *target;                /* MIGRATE */
+	int mode;
 };
 
 struct xcall {                   /* a res_call in progress: an operation or a health check */
@@ -107,6 +109,7 @@ struct cd_exec {
 	qb_loop_timer_handle kick_timer;
 	bool kick_on;
 	struct cd_fencing *fencing;
+	void *env;                   /* for the types' calls */
 };
 
 static void call_step(struct xcall *k, int rc);
@@ -214,7 +217,12 @@ static struct xcall *call_new(struct xres *r, struct xop *op, char **props, size
 	k->c.nprops = nprops;
 	k->c.timeout_ms = timeout_ms;
 	k->c.inst = &r->inst;
+	k->c.env = r->x->env;
 	k->c.fd = -1;
+	if (op) {
+		k->c.target = op->target;
+		k->c.mode = op->mode;
+	}
 	res_child_init(&k->c.helper);
 	return k;
 }
@@ -238,6 +246,9 @@ static void call_release(struct xcall *k)
 {
 	call_unwatch(k);
 	call_timer_stop(k);
+	if (k->c.release)
+		k->c.release(&k->c);
+	k->c.release = NULL;
 	adopt(k->x, &k->c.helper);
 }
 
@@ -451,6 +462,7 @@ static void op_free(struct xop *op)
 	if (op == NULL)
 		return;
 	props_free(op->props, op->nprops);
+	free(op->target);
 	free(op);
 }
 
@@ -468,6 +480,9 @@ static struct xop *op_new(const struct cd_exec_req *req, const struct res_type_o
 	op->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : CD_EXEC_TIMEOUT_DEFAULT_MS;
 	op->looks_ms = req->looks_alive_ms;
 	op->is_ms = req->is_alive_ms;
+	op->mode = req->mode;
+	if (req->target && (op->target = strdup(req->target)) == NULL)
+		goto fail;
 	op->props = calloc(req->nprops + 1, sizeof(char *));
 	if (op->props == NULL)
 		goto fail;
@@ -571,8 +586,18 @@ static void op_done(struct xcall *k)
 	r->last_ok = ok;
 	cm_strlcpy(r->last_text, text, sizeof(r->last_text));
 	r->online = false;
-	if (o == RES_OP_ONLINE && ok)
+	/* a failed migration leaves it running here: keep watching it */
+	if ((o == RES_OP_ONLINE && ok) || (o == RES_OP_MIGRATE && !ok))
 		res_went_online(r, op);
+	if (o == RES_OP_MIGRATE && x->ops->migrated) {
+		struct res_stats st = k->c.stats;
+
+		free(k);
+		op_free(op);
+		kick(x);
+		x->ops->migrated(x->ctx, r->name, gen, ok, text, &st);
+		return;
+	}
 	free(k);
 	op_free(op);
 	kick(x);
@@ -585,6 +610,7 @@ static res_step_fn op_fn(const struct res_type_ops *t, enum res_op op)
 	case RES_OP_ONLINE: return t->online;
 	case RES_OP_OFFLINE: return t->offline;
 	case RES_OP_TERMINATE: return t->terminate;
+	case RES_OP_MIGRATE: return t->migrate;
 	default: return NULL;
 	}
 }
@@ -759,7 +785,8 @@ int cd_exec_submit(struct cd_exec *x, const struct cd_exec_req *req)
 	if (x == NULL || req == NULL || req->res == NULL || req->res[0] == '\0' ||
 	    strlen(req->res) >= RES_NAME_MAX || (req->nprops && req->props == NULL))
 		return -EINVAL;
-	if (req->op != RES_OP_ONLINE && req->op != RES_OP_OFFLINE && req->op != RES_OP_TERMINATE)
+	if (req->op != RES_OP_ONLINE && req->op != RES_OP_OFFLINE && req->op != RES_OP_TERMINATE &&
+	    req->op != RES_OP_MIGRATE && req->op != RES_OP_MONITOR)
 		return -EINVAL;
 	type = res_type_find(req->type);
 	if (type == NULL) {
@@ -775,6 +802,14 @@ int cd_exec_submit(struct cd_exec *x, const struct cd_exec_req *req)
 	op = op_new(req, type, r);
 	if (op == NULL)
 		return -ENOMEM;
+	if (req->op == RES_OP_MONITOR) {
+		/* it came here by migration: it runs, watch it */
+		r->type = type;
+		r->has_last = false;
+		res_went_online(r, op);
+		op_free(op);
+		return 0;
+	}
 	/* a replay runs nothing: the resource stays as it is */
 	op->replay = r->has_last && r->last_op == req->op && r->last_gen == req->gen;
 	if (!op->replay && req->op == RES_OP_TERMINATE)
@@ -811,6 +846,30 @@ int cd_exec_stop_all(struct cd_exec *x)
 		n += had;
 	}
 	return n;
+}
+
+void cd_exec_set_env(struct cd_exec *x, void *env)
+{
+	x->env = env;
+}
+
+bool cd_exec_external(struct cd_exec *x, const char *res, bool by_operator, const char *text)
+{
+	struct xres *r = (x && res) ? res_find(x, res) : NULL;
+
+	if (r == NULL || !r->online || r->op_call)
+		return false;
+	health_stop(r);
+	r->online = false;
+	report(x, r->name, r->gen, by_operator ? RES_OP_STOPPED : RES_OP_HEALTH, false, text);
+	return true;
+}
+
+uint64_t cd_exec_mig_ticket(struct cd_exec *x, const char *res)
+{
+	struct xres *r = (x && res) ? res_find(x, res) : NULL;
+
+	return r ? r->inst.mig_ticket : 0;
 }
 
 bool cd_exec_is_running(struct cd_exec *x, const char *res)

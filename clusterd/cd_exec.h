@@ -21,11 +21,12 @@
 #include <qb/qbloop.h>
 
 #include "res_core.h"
+#include "res_type.h"
 
 struct cd_exec;
 
 struct cd_exec_req {
-	enum res_op op;              /* RES_OP_ONLINE, RES_OP_OFFLINE, RES_OP_TERMINATE */
+	enum res_op op;              /* ONLINE, OFFLINE, TERMINATE, MIGRATE, MONITOR */
 	const char *res;             /* resource name (copied) */
 	const char *type;            /* resource type, e.g. "process" (copied) */
 	uint64_t gen;
@@ -35,6 +36,8 @@ struct cd_exec_req {
 	int64_t timeout_ms;          /* pending timeout of this operation */
 	int64_t looks_alive_ms;      /* health check periods once online; 0: none */
 	int64_t is_alive_ms;
+	const char *target;          /* MIGRATE: the target's hypervisor URI (copied) */
+	int mode;                    /* MIGRATE: enum res_mig_mode */
 };
 
 struct cd_exec_ops {
@@ -46,6 +49,9 @@ struct cd_exec_ops {
 	void (*fenced)(void *ctx, const char *target, bool ok, const char *text);
 	/* Log a line (prio: LOG_* of syslog.h). */
 	void (*log)(void *ctx, int prio, const char *text);
+	/* A MIGRATE finished, with its figures (NULL: reported by result). */
+	void (*migrated)(void *ctx, const char *res, uint64_t gen, bool ok, const char *text,
+			 const struct res_stats *stats);
 };
 
 struct cd_exec *cd_exec_new(qb_loop_t *loop, const struct cd_exec_ops *ops, void *ctx,
@@ -63,6 +69,18 @@ int cd_exec_submit(struct cd_exec *x, const struct cd_exec_req *req);
  * process group), cancel queued work and health checks; no results are
  * reported. Returns how many resources were stopped. */
 int cd_exec_stop_all(struct cd_exec *x);
+
+/* The environment handed to the types' calls (vm: the hypervisor hub). */
+void cd_exec_set_env(struct cd_exec *x, void *env);
+
+/* Something outside the executor saw an online resource stop (a hypervisor
+ * event): if it is online here and no operation runs for it, stop its
+ * checks and report it (RES_OP_STOPPED when an operator stopped it, else a
+ * health failure). Returns whether it was reported. */
+bool cd_exec_external(struct cd_exec *x, const char *res, bool by_operator, const char *text);
+
+/* The hub ticket of the migration running for res, or 0. */
+uint64_t cd_exec_mig_ticket(struct cd_exec *x, const char *res);
 
 /* Whether the resource is known to run here (online and its process alive). */
 bool cd_exec_is_running(struct cd_exec *x, const char *res);

@@ -148,6 +148,7 @@ static void waiter_remove(struct cd *cd, struct cd_waiter *w)
 		}
 	qb_loop_timer_del(cd->loop, w->timer);
 	qb_ipcs_connection_unref(w->conn);
+	free(w->ok_json);
 	free(w);
 }
 
@@ -179,6 +180,15 @@ int cd_ipc_wait_write(struct cd *cd, qb_ipcs_connection_t *c, uint64_t write_id)
 	return 0;
 }
 
+int cd_ipc_wait_write_reply(struct cd *cd, qb_ipcs_connection_t *c, uint64_t write_id, const char *ok_json)
+{
+	int rc = cd_ipc_wait_write(cd, c, write_id);
+
+	if (rc == 0 && ok_json && cd->waiters && cd->waiters->write_id == write_id)
+		cd->waiters->ok_json = strdup(ok_json);
+	return rc;
+}
+
 void cd_ipc_write_done(struct cd *cd, uint64_t write_id, int rc, const char *err)
 {
 	struct cd_waiter *w;
@@ -188,7 +198,7 @@ void cd_ipc_write_done(struct cd *cd, uint64_t write_id, int rc, const char *err
 			break;
 	if (w == NULL)
 		return;
-	cd_ipc_reply(w->conn, rc, rc == 0 ? "{\"ok\":true}" : err);
+	cd_ipc_reply(w->conn, rc, rc == 0 ? (w->ok_json ? w->ok_json : "{\"ok\":true}") : err);
 	waiter_remove(cd, w);
 }
 

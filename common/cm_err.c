@@ -29,6 +29,8 @@ const char *cm_strerror(int rc)
 	case CM_E_PERM: return "permission denied";
 	case CM_E_TIMEOUT: return "timed out";
 	case CM_E_NOT_INIT: return "no cluster has been created in this database";
+	case CM_E_STATE: return "not in a state that allows it";
+	case CM_E_BUSY: return "another operation is under way";
 	case CM_E_URL: return "malformed iSCSI URL (want iscsi://ADDR[:PORT]/IQN/LUN)";
 	case CM_E_UNREACHABLE: return "iSCSI portal unreachable or login refused";
 	case CM_E_CONFLICT: return "reservation conflict";

@@ -32,6 +32,8 @@ enum cm_err {
 	CM_E_PERM = 1205,         /* not authorised */
 	CM_E_TIMEOUT = 1206,      /* operation timed out */
 	CM_E_NOT_INIT = 1207,     /* cluster database holds no cluster */
+	CM_E_STATE = 1208,        /* the object is not in a state that allows it */
+	CM_E_BUSY = 1209,         /* another operation on the object is under way */
 	/* storage and the witness (1300..1399) */
 	CM_E_URL = 1300,          /* malformed iscsi:// URL */
 	CM_E_UNREACHABLE = 1301,  /* portal unreachable or login refused */

@@ -16,12 +16,16 @@ static const char *const failbacks[] = { "never", "immediate", "window", NULL };
 static const char *const priorities[] = { "high", "medium", "low", "no-auto-start", NULL };
 static const char *const restart_actions[] = { "none", "restart", "restart-then-failover", NULL };
 static const char *const dep_types[] = { "and", "or", NULL };
+static const char *const offline_actions[] = { "shutdown", "save", "off", NULL };
+static const char *const domain_types[] = { "auto", "qemu", "kvm", NULL };
 
 /* Keep each kind's properties together and sorted by name: listings use
  * this order. */
 static const struct cm_prop_def prop_defs[] = {
 	{ CM_OBJ_CLUSTER, "description", CM_PT_STRING, "", 0, 256, NULL, false,
 	  "free text shown by 'cluadmin cluster show'" },
+	{ CM_OBJ_CLUSTER, "drain_parallel", CM_PT_INT, "2", 1, 64, NULL, false,
+	  "virtual machines live-migrated off a draining node at once" },
 	{ CM_OBJ_CLUSTER, "enforced_anti_affinity", CM_PT_BOOL, "false", 0, 0, NULL, false,
 	  "groups of one anti-affinity class never share a node (they stay offline instead)" },
 	{ CM_OBJ_CLUSTER, "event_log_max", CM_PT_INT, "10000", 100, 1000000, NULL, false,
@@ -32,8 +36,16 @@ static const struct cm_prop_def prop_defs[] = {
 	  "seconds one fence agent run may take" },
 	{ CM_OBJ_CLUSTER, "fencing", CM_PT_ENUM, "on", 0, 0, on_off, false,
 	  "fence lost nodes before recovering their groups; off is unsafe" },
+	{ CM_OBJ_CLUSTER, "migration_uri", CM_PT_STRING, "qemu+tls://{name}/system", 1, 512, NULL, false,
+	  "how a node reaches a peer's libvirtd for migration; {name} and {addr} are the peer's name and address" },
 	{ CM_OBJ_CLUSTER, "quorum_mode", CM_PT_ENUM, "node-majority", 0, 0, quorum_modes, true,
 	  "set with 'cluadmin quorum set --mode MODE'" },
+	{ CM_OBJ_CLUSTER, "shared_dirs", CM_PT_STRING, "", 0, 1000, NULL, false,
+	  "absolute directories every node sees alike (comma-separated): VM file disks must be under one" },
+	{ CM_OBJ_CLUSTER, "vm_domain_type", CM_PT_ENUM, "auto", 0, 0, domain_types, false,
+	  "libvirt domain type of VMs: auto (kvm where /dev/kvm is usable, else qemu), qemu (TCG) or kvm" },
+	{ CM_OBJ_CLUSTER, "vm_state_dir", CM_PT_STRING, "", 0, 512, NULL, false,
+	  "shared directory for saved memory states (vm save, quick migration); empty: both are refused" },
 	{ CM_OBJ_CLUSTER, "witness_url", CM_PT_STRING, "", 0, 512, NULL, true,
 	  "set with 'cluadmin quorum set --witness URL'" },
 	{ CM_OBJ_NODE, "description", CM_PT_STRING, "", 0, 256, NULL, false,
@@ -72,12 +84,20 @@ static const struct cm_prop_def prop_defs[] = {
 	  "and: every dependency must be online; or: any one of them" },
 	{ CM_OBJ_RESOURCE, "description", CM_PT_STRING, "", 0, 256, NULL, false,
 	  "free text about the resource" },
+	{ CM_OBJ_RESOURCE, "guest_agent", CM_PT_BOOL, "false", 0, 0, NULL, false,
+	  "vm: is_alive asks the QEMU guest agent (guest-ping) instead of the domain state" },
 	{ CM_OBJ_RESOURCE, "is_alive_s", CM_PT_INT, "60", 0, 86400, NULL, false,
 	  "seconds between thorough health checks (0: none)" },
 	{ CM_OBJ_RESOURCE, "looks_alive_s", CM_PT_INT, "5", 0, 86400, NULL, false,
 	  "seconds between cheap health checks (0: none)" },
 	{ CM_OBJ_RESOURCE, "memory_mb", CM_PT_INT, "0", 0, 16777216, NULL, false,
 	  "memory the resource needs on its node (capacity planning)" },
+	{ CM_OBJ_RESOURCE, "migration_bandwidth_mibs", CM_PT_INT, "0", 0, 1000000, NULL, false,
+	  "vm: live migration bandwidth cap in MiB/s (0: unlimited)" },
+	{ CM_OBJ_RESOURCE, "migration_max_downtime_ms", CM_PT_INT, "0", 0, 60000, NULL, false,
+	  "vm: longest pause a live migration may cause (0: libvirt's default, 300 ms)" },
+	{ CM_OBJ_RESOURCE, "offline_action", CM_PT_ENUM, "shutdown", 0, 0, offline_actions, false,
+	  "vm: how offline stops it: shutdown (ACPI, then off at shutdown_timeout_s), save, or off" },
 	{ CM_OBJ_RESOURCE, "pending_timeout_s", CM_PT_INT, "180", 1, 86400, NULL, false,
 	  "seconds an online or offline operation may take before it counts as failed" },
 	{ CM_OBJ_RESOURCE, "possible_owners", CM_PT_STRING, "", 0, 1000, NULL, false,
@@ -88,6 +108,8 @@ static const struct cm_prop_def prop_defs[] = {
 	  "period in which restart_threshold restarts are allowed" },
 	{ CM_OBJ_RESOURCE, "restart_threshold", CM_PT_INT, "3", 0, 32, NULL, false,
 	  "restarts allowed in restart_period_s" },
+	{ CM_OBJ_RESOURCE, "shutdown_timeout_s", CM_PT_INT, "60", 1, 3600, NULL, false,
+	  "vm: seconds a guest has to shut down before it is turned off" },
 };
 
 #define N_DEFS (sizeof(prop_defs) / sizeof(prop_defs[0]))

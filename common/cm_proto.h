@@ -50,6 +50,20 @@ enum cm_cmd {
 	CM_CMD_DEP_REMOVE = 30,    /* resource, depends_on */
 	CM_CMD_NODE_DRAIN = 31,    /* node */
 	CM_CMD_NODE_CONFIRM_DOWN = 32, /* node */
+	/* virtual machines (issue 5); arguments and replies: cli/cli_vm.c */
+	CM_CMD_VM_CREATE = 33,     /* name, xml, group, preferred, options */
+	CM_CMD_VM_DELETE = 34,     /* name */
+	CM_CMD_VM_LIST = 35,
+	CM_CMD_VM_SHOW = 36,       /* name */
+	CM_CMD_VM_START = 37,      /* name */
+	CM_CMD_VM_STOP = 38,       /* name: turn off */
+	CM_CMD_VM_SHUTDOWN = 39,   /* name */
+	CM_CMD_VM_SAVE = 40,       /* name */
+	CM_CMD_VM_MIGRATE = 41,    /* name, node, mode (live|quick|move) */
+	CM_CMD_VM_CANCEL = 42,     /* name */
+	CM_CMD_VM_SNAPSHOT = 43,   /* name, action, snapshot, new name */
+	CM_CMD_VM_SNAPSHOT_LIST = 44, /* name */
+	CM_CMD_VM_JOB = 45,        /* job id */
 };
 
 /* Replicated writes: CM_MSG_WRITE ints[0]. Strings listed per op. */
@@ -73,6 +87,18 @@ enum cm_op {
 	CM_OP_RES_RESULT = 17,    /* ints: op, gen, res_op, ok; strs: resource, text */
 	CM_OP_FENCE_RESULT = 18,  /* ints: op, ok, attempt; strs: target node, text */
 	CM_OP_TICK = 19,          /* strs: why */
+	/* virtual machines (clusterd/cd_db_vm.c) */
+	CM_OP_VM_CREATE = 20,     /* ints: op, start; strs: name, group, xml, preferred, options, actor */
+	CM_OP_VM_DELETE = 21,     /* name, actor */
+	CM_OP_VM_OFFLINE = 22,    /* name, offline action (off|shutdown|save), actor */
+	CM_OP_VM_MIGRATE = 23,    /* ints: op, job; strs: name, node ("" any), mode, actor */
+	CM_OP_VM_CANCEL = 24,     /* name, actor */
+	CM_OP_VM_SNAPSHOT = 25,   /* ints: op, job; strs: name, action, snapshot, new name, actor */
+	CM_OP_VM_JOB_DONE = 26,   /* ints: op, job, ok; strs: text, snapshot xml, vm state */
+	CM_OP_VM_PROGRESS = 27,   /* ints: op, job, data_total, data_processed, data_remaining, elapsed_ms */
+	CM_OP_NODE_FACTS = 28,    /* ints: op, kvm; strs: node, networks, bridges */
 };
+/* CM_OP_RES_RESULT of a migration adds ints: total_ms, downtime_ms,
+ * data_total, data_processed. */
 
 #endif

@@ -159,3 +159,18 @@ uint64_t cm_hash64(uint64_t h, const void *data, size_t len)
 	}
 	return h;
 }
+
+bool cm_list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+
+	while (list && *list) {
+		const char *end = strchr(list, ',');
+		size_t len = end ? (size_t)(end - list) : strlen(list);
+
+		if (len == n && n > 0 && strncmp(list, item, n) == 0)
+			return true;
+		list = end ? end + 1 : NULL;
+	}
+	return false;
+}

@@ -7,6 +7,7 @@
 #define CM_STR_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,8 @@ int cm_sb_failed(const struct cm_sb *sb);
 
 /* Bounded copy that always terminates; returns -E2BIG if truncated. */
 int cm_strlcpy(char *dst, const char *src, size_t size);
+/* Whether item is one of the comma-separated entries of list. */
+bool cm_list_has(const char *list, const char *item);
 
 /* Little-endian integers of n bytes (1..8) in byte buffers: the wire
  * format and the witness layout share them. */

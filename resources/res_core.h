@@ -59,7 +59,19 @@ enum res_op {
 	RES_OP_TERMINATE = 3,   /* forced stop */
 	RES_OP_FENCE = 4,       /* run the fence agent against target */
 	RES_OP_HEALTH = 5,      /* only in results: a health check failed (looks_alive/is_alive) */
+	RES_OP_MIGRATE = 6,     /* on the source: move res (the group's driver) to target, mode */
+	RES_OP_MONITOR = 7,     /* it runs on this node now (migrated here): watch it */
+	RES_OP_CANCEL = 8,      /* abort the migration of res under way on this node */
+	RES_OP_STOPPED = 9,     /* only in results: stopped outside the cluster (an operator) */
 };
+
+/* How a group moves without stopping (the resource types say who can). */
+enum res_mig_kind {
+	RES_MIGK_NONE = 0,      /* cannot migrate: the group moves by offline/online */
+	RES_MIGK_FOLLOW = 1,    /* carried along by the group's driver (vm-config) */
+	RES_MIGK_DRIVE = 2,     /* runs the migration (vm) */
+};
+enum res_mig_mode { RES_MIG_NONE = 0, RES_MIG_LIVE = 1, RES_MIG_QUICK = 2 };
 
 struct res_node {
 	uint32_t id;
@@ -87,6 +99,7 @@ struct res_resource {
 	bool dep_or;            /* any one of deps suffices (default: all) */
 	uint32_t *possible;     /* node ids; npossible == 0: every node */
 	int npossible;
+	enum res_mig_kind mig;  /* from the type (res_model_add_resource) */
 	enum res_restart restart;
 	int restart_threshold;
 	int64_t restart_period_ms;
@@ -101,6 +114,7 @@ struct res_resource {
 	bool restart_wanted;    /* Failed: clean up, then start again in place */
 	bool keep_failed;       /* OfflinePending cleanup of a failure: end Failed, not Offline */
 	bool stop_failed;       /* Failed on its node because it could not be stopped: no retries */
+	bool held;              /* stopped outside the cluster: not started again until 'group online' */
 	int64_t restarts[RES_HIST_MAX];   /* times of automatic restarts, oldest first */
 	int nrestarts;
 	char reason[RES_REASON_MAX];      /* why it is in its state */
@@ -127,6 +141,12 @@ struct res_group {
 	bool admin_move;        /* the move is the administrator's (group move) */
 	bool pinned;            /* placed by the administrator: failback leaves it there */
 	bool failed;            /* left Failed by policy (threshold reached) */
+	/* migration: requested (mig_mode set), then under way (mig_running) */
+	enum res_mig_mode mig_mode;
+	bool mig_running;
+	bool mig_admin;         /* the administrator's (vm migrate), not drain or failback */
+	uint32_t mig_from, mig_to;  /* mig_to RES_NODE_ANY: the best other node */
+	int64_t mig_retry_ms;   /* a failed policy migration: not again before this */
 	int64_t failovers[RES_HIST_MAX];
 	int nfailovers;
 	char reason[RES_REASON_MAX];
@@ -144,6 +164,8 @@ enum res_ev {
 	RES_EV_NODE_DRAIN = 8,    /* node */
 	RES_EV_NODE_PAUSE = 9,    /* node, ok = paused */
 	RES_EV_CONFIG = 10,       /* configuration changed; replan */
+	RES_EV_GROUP_MIGRATE = 11,/* group, node (RES_NODE_ANY: best other), mode */
+	RES_EV_MIGRATE_CANCEL = 12, /* group */
 };
 
 struct res_event {
@@ -153,6 +175,8 @@ struct res_event {
 	bool quorate;             /* the view applying it has quorum */
 	bool fencing_off;         /* cluster property fencing=off (unsafe) */
 	bool enforced_aa;         /* anti-affinity classes are hard constraints */
+	int drain_parallel;       /* groups migrated off a draining node at once (<= 0: 2) */
+	enum res_mig_mode mode;   /* GROUP_MIGRATE */
 	const uint32_t *members;  /* the view, sorted */
 	size_t nmembers;
 	int res;                  /* RESULT */
@@ -169,7 +193,8 @@ struct res_action {
 	enum res_op op;
 	int res;                  /* ONLINE/OFFLINE/TERMINATE */
 	uint64_t gen;
-	uint32_t target;          /* FENCE */
+	uint32_t target;          /* FENCE, MIGRATE */
+	enum res_mig_mode mode;   /* MIGRATE */
 	char reason[RES_REASON_MAX];
 };
 
@@ -251,6 +276,10 @@ int res_move_check(const struct res_model *m, int g, const char *node, char *err
 int res_step(struct res_model *m, const struct res_event *ev, struct res_plan *plan);
 void res_plan_free(struct res_plan *p);
 
+/* Can group g migrate (live or quick) now? 0, or -CM_E_* with a sentence:
+ * its resources, their state, the target (node name, or NULL for any). */
+int res_migrate_check(const struct res_model *m, int g, const char *node, char *err, size_t errlen);
+
 /* Derived state of a group. */
 enum res_gstate res_group_state(const struct res_model *m, int g);
 /* The node a group is active on (some resource not offline), or 0. */
@@ -263,6 +292,8 @@ const char *res_fence_to_str(enum res_fence f);
 const char *res_restart_to_str(enum res_restart r);
 const char *res_failback_to_str(enum res_failback f);
 const char *res_prio_to_str(enum res_prio p);
+const char *res_mig_mode_to_str(enum res_mig_mode mm);
+int res_mig_mode_from_str(const char *s);
 int res_state_from_str(const char *s);       /* -1 when unknown; same below */
 int res_fence_from_str(const char *s);
 int res_restart_from_str(const char *s);

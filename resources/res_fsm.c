@@ -205,10 +205,11 @@ static bool has_active(const struct res_model *m, uint32_t id)
 	for (i = 0; i < m->nres; i++)
 		if (m->res[i].node == id && m->res[i].state != RES_S_OFFLINE)
 			return true;
-	return false;
+	/* a VM migrating to it may have switched over */
+	return res_mig_pending_on(m, id);
 }
 
-static void fenced(struct res_st *st, int ni, const char *how)
+void res_node_fenced(struct res_st *st, int ni, const char *how)
 {
 	struct res_model *m = st->m;
 	struct res_node *n = &m->nodes[ni];
@@ -246,6 +247,7 @@ static void fenced(struct res_st *st, int ni, const char *how)
 		res_set_state(st, (int)i, r->state == RES_S_FAILED ? RES_S_FAILED : RES_S_OFFLINE,
 			      RES_NODE_ANY, why);
 	}
+	res_mig_node_fenced(st, n->id);
 }
 
 static uint32_t lowest_member(const struct res_model *m)
@@ -320,7 +322,7 @@ void res_fencing(struct res_st *st)
 					 " agent: waiting for 'cluadmin node confirm-down %s'", n->name, n->name);
 		}
 		if (st->ev->fencing_off) {
-			fenced(st, (int)i, "is treated as down without fencing: fencing is off (unsafe)");
+			res_node_fenced(st, (int)i, "is treated as down without fencing: fencing is off (unsafe)");
 			continue;
 		}
 		if (n->fence == RES_F_NEEDED && n->has_agent && st->ev->now_ms >= n->fence_retry_ms)
@@ -408,6 +410,21 @@ static void ev_result(struct res_st *st)
 		if (r->state == RES_S_ONLINE && !ev->ok)
 			res_failure(st, ev->res, why);
 		return;
+	case RES_OP_MIGRATE:
+		if (r->state == RES_S_ONLINE)
+			res_mig_result(st, ev->res);
+		return;
+	case RES_OP_STOPPED:
+		if (r->state != RES_S_ONLINE)
+			return;
+		/* an operator stopped it: report it, do not fight it */
+		snprintf(why, sizeof(why), "stopped outside the cluster%s%s; 'cluadmin group online %s' starts it"
+			 " again", ev->text && ev->text[0] ? ": " : "", ev->text ? ev->text : "",
+			 m->groups[r->group].name);
+		r->held = true;
+		res_set_state(st, ev->res, RES_S_OFFLINE, RES_NODE_ANY, why);
+		res_note(st, 2, r->name, "resource '%s': %s", r->name, why);
+		return;
 	case RES_OP_OFFLINE:
 	case RES_OP_TERMINATE:
 		if (r->state != RES_S_OFFLINE_PENDING)
@@ -459,7 +476,7 @@ static void ev_fence_result(struct res_st *st)
 
 		snprintf(how, sizeof(how), "was fenced%s%s", st->ev->text && st->ev->text[0] ? ": " : "",
 			 st->ev->text ? st->ev->text : "");
-		fenced(st, ni, how);
+		res_node_fenced(st, ni, how);
 		return;
 	}
 	if (n->member) {
@@ -491,8 +508,9 @@ static void clear_failed(struct res_st *st, int gi, const char *why)
 	for (k = 0; k < g->nres; k++) {
 		struct res_resource *r = &st->m->res[g->res[k]];
 
-		if (r->restart_wanted || r->stop_failed) {
+		if (r->restart_wanted || r->stop_failed || r->held) {
 			r->restart_wanted = false;
+			r->held = false;
 			r->stop_failed = false; /* the administrator asks to try again */
 			res_changed(st, RES_CH_RESOURCE, g->res[k]);
 		}
@@ -532,6 +550,13 @@ static void ev_group(struct res_st *st)
 		res_set_reason(st, RES_CH_GROUP, ev->group, g->reason, ev->node ? "moving to the requested node"
 								       : "moving to the best other node");
 		break;
+	case RES_EV_GROUP_MIGRATE:
+		res_mig_request(st, ev->group, ev->node, ev->mode == RES_MIG_QUICK ? RES_MIG_QUICK : RES_MIG_LIVE,
+				true, "migrating as requested");
+		break;
+	case RES_EV_MIGRATE_CANCEL:
+		res_mig_cancel(st, ev->group);
+		break;
 	default:
 		break;
 	}
@@ -564,7 +589,7 @@ static void ev_node(struct res_st *st)
 			break;
 		}
 		if (n->fence == RES_F_NEEDED || n->fence == RES_F_FENCING)
-			fenced(st, ni, "was confirmed down by the administrator");
+			res_node_fenced(st, ni, "was confirmed down by the administrator");
 		break;
 	default:
 		break;
@@ -578,7 +603,9 @@ void res_apply_event(struct res_st *st)
 	case RES_EV_FENCE_RESULT: ev_fence_result(st); break;
 	case RES_EV_GROUP_ONLINE:
 	case RES_EV_GROUP_OFFLINE:
-	case RES_EV_GROUP_MOVE: ev_group(st); break;
+	case RES_EV_GROUP_MOVE:
+	case RES_EV_GROUP_MIGRATE:
+	case RES_EV_MIGRATE_CANCEL: ev_group(st); break;
 	case RES_EV_NODE_DRAIN:
 	case RES_EV_NODE_PAUSE:
 	case RES_EV_CONFIRM_DOWN: ev_node(st); break;

@@ -28,6 +28,8 @@ static const char *const ev_names[] = {
 	[RES_EV_NODE_DRAIN] = "node_drain",
 	[RES_EV_NODE_PAUSE] = "node_pause",
 	[RES_EV_CONFIG] = "config",
+	[RES_EV_GROUP_MIGRATE] = "group_migrate",
+	[RES_EV_MIGRATE_CANCEL] = "migrate_cancel",
 };
 #define EV_MAX ((int)(sizeof(ev_names) / sizeof(ev_names[0])))
 
@@ -52,7 +54,7 @@ int res_op_from_str(const char *s)
 {
 	int op;
 
-	for (op = RES_OP_ONLINE; s && op <= RES_OP_HEALTH; op++)
+	for (op = RES_OP_ONLINE; s && op <= RES_OP_STOPPED; op++)
 		if (strcasecmp(s, res_op_to_str((enum res_op)op)) == 0)
 			return op;
 	return -1;
@@ -116,6 +118,8 @@ static void put_event(struct cm_jw *w, const struct res_model *m, const struct r
 	cm_jw_kv_bool(w, "quorate", ev->quorate);
 	cm_jw_kv_bool(w, "fencing_off", ev->fencing_off);
 	cm_jw_kv_bool(w, "enforced_aa", ev->enforced_aa);
+	cm_jw_kv_int(w, "drain_parallel", ev->drain_parallel);
+	cm_jw_kv_str(w, "mode", res_mig_mode_to_str(ev->mode));
 	cm_jw_key(w, "members");
 	cm_jw_arr_begin(w);
 	for (i = 0; ev->members && i < ev->nmembers; i++)
@@ -170,6 +174,12 @@ static void put_group(struct cm_jw *w, const struct res_group *g)
 	cm_jw_kv_bool(w, "admin_move", g->admin_move);
 	cm_jw_kv_bool(w, "pinned", g->pinned);
 	cm_jw_kv_bool(w, "failed", g->failed);
+	cm_jw_kv_str(w, "mig_mode", res_mig_mode_to_str(g->mig_mode));
+	cm_jw_kv_bool(w, "mig_running", g->mig_running);
+	cm_jw_kv_bool(w, "mig_admin", g->mig_admin);
+	cm_jw_kv_int(w, "mig_from", g->mig_from);
+	cm_jw_kv_int(w, "mig_to", g->mig_to);
+	cm_jw_kv_int(w, "mig_retry_ms", g->mig_retry_ms);
 	put_times(w, "failovers", g->failovers, g->nfailovers);
 	cm_jw_kv_str(w, "reason", g->reason);
 	cm_jw_obj_end(w);
@@ -201,6 +211,7 @@ static void put_resource(struct cm_jw *w, const struct res_model *m, const struc
 	cm_jw_kv_bool(w, "restart_wanted", r->restart_wanted);
 	cm_jw_kv_bool(w, "keep_failed", r->keep_failed);
 	cm_jw_kv_bool(w, "stop_failed", r->stop_failed);
+	cm_jw_kv_bool(w, "held", r->held);
 	put_times(w, "restarts", r->restarts, r->nrestarts);
 	cm_jw_kv_str(w, "reason", r->reason);
 	cm_jw_obj_end(w);
@@ -265,6 +276,8 @@ int res_plan_to_json(const struct res_model *m, const struct res_plan *p, struct
 		put_ref(&w, "res", a->op == RES_OP_FENCE ? NULL : res_name(m, a->res));
 		cm_jw_kv_int(&w, "gen", (int64_t)a->gen);
 		cm_jw_kv_int(&w, "target", a->target);
+		if (a->op == RES_OP_MIGRATE)
+			cm_jw_kv_str(&w, "mode", res_mig_mode_to_str(a->mode));
 		cm_jw_kv_str(&w, "reason", a->reason);
 		cm_jw_obj_end(&w);
 	}

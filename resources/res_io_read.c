@@ -501,12 +501,24 @@ static int read_group(struct rd *c, struct res_model *m, const struct cm_jv *o)
 	if ((rc = get_int(c, o, "failover_period_ms", false, 0, INT64_MAX, &v)) < 0)
 		return rc;
 	g->failover_period_ms = v;
+	e = g->mig_mode;
+	if ((rc = get_enum(c, o, "mig_mode", res_mig_mode_from_str, &e)) < 0)
+		return rc;
+	g->mig_mode = (enum res_mig_mode)e;
+	v = g->mig_retry_ms;
+	if ((rc = get_int(c, o, "mig_retry_ms", false, 0, INT64_MAX, &v)) < 0)
+		return rc;
+	g->mig_retry_ms = v;
 	if ((rc = get_bool(c, o, "want_online", &g->want_online)) < 0 ||
 	    (rc = get_bool(c, o, "moving", &g->moving)) < 0 ||
 	    (rc = get_bool(c, o, "failing_over", &g->failing_over)) < 0 ||
 	    (rc = get_bool(c, o, "admin_move", &g->admin_move)) < 0 ||
 	    (rc = get_bool(c, o, "pinned", &g->pinned)) < 0 ||
 	    (rc = get_bool(c, o, "failed", &g->failed)) < 0 ||
+	    (rc = get_bool(c, o, "mig_running", &g->mig_running)) < 0 ||
+	    (rc = get_bool(c, o, "mig_admin", &g->mig_admin)) < 0 ||
+	    (rc = get_node_ref(c, m, o, "mig_from", &g->mig_from)) < 0 ||
+	    (rc = get_node_ref(c, m, o, "mig_to", &g->mig_to)) < 0 ||
 	    (rc = get_node_ref(c, m, o, "owner", &g->owner)) < 0 ||
 	    (rc = get_node_ref(c, m, o, "move_to", &g->move_to)) < 0 ||
 	    (rc = get_times(c, o, "failovers", g->failovers, &g->nfailovers)) < 0)
@@ -566,6 +578,7 @@ static int read_resource(struct rd *c, struct res_model *m, const struct cm_jv *
 	if ((rc = get_bool(c, o, "restart_wanted", &r->restart_wanted)) < 0 ||
 	    (rc = get_bool(c, o, "keep_failed", &r->keep_failed)) < 0 ||
 	    (rc = get_bool(c, o, "stop_failed", &r->stop_failed)) < 0 ||
+	    (rc = get_bool(c, o, "held", &r->held)) < 0 ||
 	    (rc = get_times(c, o, "restarts", r->restarts, &r->nrestarts)) < 0)
 		return rc;
 	s = r->reason;
@@ -573,6 +586,20 @@ static int read_resource(struct rd *c, struct res_model *m, const struct cm_jv *
 		return rc;
 	if (s != r->reason)
 		cm_strlcpy(r->reason, s, sizeof(r->reason));
+	return 0;
+}
+
+static int get_mode(struct rd *c, const struct cm_jv *o, struct res_event *ev)
+{
+	int64_t v = 0;
+	int e = 0, rc;
+
+	if ((rc = get_int(c, o, "drain_parallel", false, 0, 1000, &v)) < 0)
+		return rc;
+	ev->drain_parallel = (int)v;
+	if ((rc = get_enum(c, o, "mode", res_mig_mode_from_str, &e)) < 0)
+		return rc;
+	ev->mode = (enum res_mig_mode)e;
 	return 0;
 }
 
@@ -614,6 +641,7 @@ static int read_event(struct rd *c, const struct res_model *m, const struct cm_j
 		if ((rc = get_bool(c, o, "quorate", &ev->quorate)) < 0 ||
 		    (rc = get_bool(c, o, "fencing_off", &ev->fencing_off)) < 0 ||
 		    (rc = get_bool(c, o, "enforced_aa", &ev->enforced_aa)) < 0 ||
+		    (rc = get_mode(c, o, ev)) < 0 ||
 		    (rc = get_bool(c, o, "ok", &ev->ok)) < 0 ||
 		    (rc = get_arr(c, o, "members", false, &mem)) < 0 ||
 		    (rc = get_str(c, o, "text", false, 0, &text)) < 0)

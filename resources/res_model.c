@@ -119,6 +119,9 @@ int res_model_add_resource(struct res_model *m, const char *name, const char *ty
 	cm_strlcpy(r->type, type, sizeof(r->type));
 	cm_strlcpy(r->group_name, group, sizeof(r->group_name));
 	r->group = -1;
+	/* the types that move without stopping: vm drives, vm-config follows */
+	r->mig = strcmp(type, "vm") == 0 ? RES_MIGK_DRIVE
+		 : strcmp(type, "vm-config") == 0 ? RES_MIGK_FOLLOW : RES_MIGK_NONE;
 	r->restart = RES_RESTART_FAILOVER;
 	r->restart_threshold = 3;
 	r->restart_period_ms = 900 * 1000LL;

@@ -394,7 +394,7 @@ static void run_group(struct res_st *st, int gi, uint32_t node)
 			res_set_state(st, ri, RES_S_OFFLINE_PENDING, node, why);
 		} else if (r->state == RES_S_ONLINE && !deps_up(m, r) && dependents_down(m, r)) {
 			res_set_state(st, ri, RES_S_OFFLINE_PENDING, node, "a dependency is going offline or failed");
-		} else if (r->state == RES_S_OFFLINE && deps_up(m, r)) {
+		} else if (r->state == RES_S_OFFLINE && !r->held && deps_up(m, r)) {
 			snprintf(why, sizeof(why), "group '%s' is online on this node", g->name);
 			res_set_state(st, ri, RES_S_ONLINE_PENDING, node, why);
 		}
@@ -440,6 +440,47 @@ static bool can_leave(struct res_st *st, int gi, int ni, uint32_t to, char *why,
 	return false;
 }
 
+uint32_t res_mig_target(struct res_st *st, int gi, uint32_t from, uint32_t to, char *why, size_t len)
+{
+	const struct res_model *m = st->m;
+	struct choice c;
+	int ti;
+
+	if (to != RES_NODE_ANY) {
+		ti = res_node_find(m, to);
+		if (ti < 0 || to == from) {
+			snprintf(why, len, "the target is not another node of the cluster");
+			return RES_NODE_ANY;
+		}
+		switch (check_node(st, gi, ti, from)) {
+		case -1: break;
+		case WN_DOWN: snprintf(why, len, "node '%s' is down", m->nodes[ti].name); return RES_NODE_ANY;
+		case WN_PAUSED: snprintf(why, len, "node '%s' is paused", m->nodes[ti].name); return RES_NODE_ANY;
+		case WN_POSSIBLE:
+			snprintf(why, len, "node '%s' is not a possible owner", m->nodes[ti].name);
+			return RES_NODE_ANY;
+		case WN_MEMORY:
+			snprintf(why, len, "node '%s' lacks the memory", m->nodes[ti].name);
+			return RES_NODE_ANY;
+		default:
+			snprintf(why, len, "node '%s' holds a group of the same anti-affinity class",
+				 m->nodes[ti].name);
+			return RES_NODE_ANY;
+		}
+	} else {
+		ti = choose(st, gi, RES_NODE_ANY, from, from, &c);
+		if (ti < 0) {
+			why_none(&c, why, len);
+			return RES_NODE_ANY;
+		}
+		to = m->nodes[ti].id;
+	}
+	/* count it there now: several migrations planned in one step spread out */
+	usage_add(st, gi, from, -1);
+	usage_add(st, gi, to, 1);
+	return to;
+}
+
 static void start_move(struct res_st *st, int gi, uint32_t to, const char *why)
 {
 	struct res_group *g = &st->m->groups[gi];
@@ -470,6 +511,21 @@ static void move_triggers(struct res_st *st, int gi, int ni)
 			snprintf(why, sizeof(why), "cannot leave draining node '%s': %s", n->name, none);
 			res_set_reason(st, RES_CH_GROUP, gi, g->reason, why);
 			st->drain_blocked[ni]++;
+			return;
+		}
+		if (res_mig_can(m, gi)) {
+			int running, par = st->ev->drain_parallel > 0 ? st->ev->drain_parallel : 2;
+
+			if (g->mig_retry_ms > st->ev->now_ms) {
+				st->drain_blocked[ni]++; /* live and quick migration failed */
+				return;
+			}
+			res_mig_count_from(m, n->id, &running);
+			if (running >= par)
+				return; /* its turn comes when one of them is done */
+			snprintf(why, sizeof(why), "live-migrating off node '%s', which is draining", n->name);
+			res_mig_request(st, gi, RES_NODE_ANY, RES_MIG_LIVE, false, why);
+			res_mig_plan(st, gi, n->id);
 			return;
 		}
 		snprintf(why, sizeof(why), "moving off node '%s', which is draining", n->name);
@@ -510,6 +566,15 @@ static void move_triggers(struct res_st *st, int gi, int ni)
 			continue;
 		if (!in_window(g, st->ev, &wake)) {
 			wake_at(st, wake);
+			return;
+		}
+		if (res_mig_can(m, gi)) {
+			if (g->mig_retry_ms > st->ev->now_ms)
+				return;
+			snprintf(why, sizeof(why), "failing back to preferred owner '%s' by live migration",
+				 m->nodes[bi].name);
+			res_mig_request(st, gi, m->nodes[bi].id, RES_MIG_LIVE, false, why);
+			res_mig_plan(st, gi, n->id);
 			return;
 		}
 		snprintf(why, sizeof(why), "failing back to preferred owner '%s'", m->nodes[bi].name);
@@ -582,7 +647,7 @@ static void place_group(struct res_st *st, int gi)
 		struct res_resource *r = &m->res[ri];
 		char rwhy[RES_REASON_MAX + RES_NAME_MAX + 32];
 
-		if (!deps_up(m, r) || !(r->state == RES_S_OFFLINE || (fresh && r->state == RES_S_FAILED)))
+		if (r->held || !deps_up(m, r) || !(r->state == RES_S_OFFLINE || (fresh && r->state == RES_S_FAILED)))
 			continue;
 		snprintf(rwhy, sizeof(rwhy), "group '%s' placed here: %s", g->name, why);
 		res_set_state(st, ri, RES_S_ONLINE_PENDING, target, rwhy);
@@ -625,8 +690,12 @@ static void plan_group(struct res_st *st, int gi)
 			snprintf(why, sizeof(why), "node '%s' is back; its resources stayed there", m->nodes[ai].name);
 			res_set_reason(st, RES_CH_GROUP, gi, g->reason, why);
 		}
+		if (res_mig_plan(st, gi, a))
+			return;
 		if (g->want_online && !g->failed && !g->moving)
 			move_triggers(st, gi, ai);
+		if (g->mig_running)
+			return;
 		if (g->moving && g->admin_move && res_group_state(m, gi) == RES_G_ONLINE &&
 		    !can_leave(st, gi, ai, g->move_to, why, sizeof(why))) {
 			char text[RES_REASON_MAX + 32];

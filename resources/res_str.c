@@ -6,7 +6,8 @@
 
 static const char *const state_names[] = { "Offline", "OnlinePending", "Online", "OfflinePending", "Failed" };
 static const char *const gstate_names[] = { "Offline", "Online", "PartialOnline", "Pending", "Failed" };
-static const char *const op_names[] = { "none", "online", "offline", "terminate", "fence", "health" };
+static const char *const op_names[] = { "none", "online", "offline", "terminate", "fence", "health",
+					"migrate", "monitor", "cancel", "stopped" };
 static const char *const fence_names[] = { "none", "needed", "fencing", "fenced" };
 static const char *const restart_names[] = { "none", "restart", "restart-then-failover" };
 static const char *const failback_names[] = { "never", "immediate", "window" };

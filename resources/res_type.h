@@ -36,6 +36,15 @@ struct res_child {
 struct res_inst {
 	struct res_child main;   /* the process the resource runs as; pid 0: none */
 	void *priv;              /* type-specific, for later types */
+	uint64_t mig_ticket;     /* vm: the hub ticket of the migration under way, or 0 */
+};
+
+/* Figures of a finished migration (vm), for the report. */
+struct res_stats {
+	bool valid;
+	int64_t total_ms;
+	int64_t downtime_ms;     /* -1: unknown */
+	uint64_t data_total, data_processed;
 };
 
 enum res_call_rc {
@@ -56,7 +65,9 @@ struct res_call {
 	const char *const *props;        /* "key=value" */
 	size_t nprops;
 	int64_t timeout_ms;
-	const char *target;              /* migrate: the node to move to */
+	const char *target;              /* migrate: the target's hypervisor URI */
+	int mode;                        /* migrate: enum res_mig_mode */
+	void *env;                       /* the types' environment (vm: struct res_vhub) */
 	struct res_inst *inst;           /* [in,out] */
 	/* [out] with RES_CALL_WAIT */
 	int fd;
@@ -67,6 +78,11 @@ struct res_call {
 	res_step_fn expire;
 	struct res_child helper;         /* started by the op; killed if abandoned */
 	int stage;                       /* the type's own progress marker */
+	uint64_t ticket;                 /* vm: the hub request waited for, or 0 */
+	/* Called when the executor abandons the call (timeout, cancel, stop):
+	 * give up what the call waits for. NULL: nothing to do. */
+	void (*release)(struct res_call *c);
+	struct res_stats stats;          /* [out] migrate */
 	/* [out] with RES_CALL_DONE */
 	bool ok;
 	char text[RES_TEXT_MAX];
@@ -91,8 +107,10 @@ struct res_type_ops {
 	void (*kill_now)(struct res_inst *inst);
 };
 
-/* The types, one file each (res_process.c, ...). */
+/* The types, one file each (res_process.c, res_vm.c). */
 extern const struct res_type_ops res_process_ops;
+extern const struct res_type_ops res_vm_ops;
+extern const struct res_type_ops res_vmconfig_ops;
 
 /* The table entry of a type, NULL if unknown. */
 const struct res_type_ops *res_type_find(const char *name);

@@ -34,6 +34,19 @@ enum res_virt_op {
 	RES_VIRT_STATE,        /* name: result.state */
 	RES_VIRT_MIGRATE,      /* name, dest_uri, mig_flags, max_downtime_ms, bandwidth_mibs */
 	RES_VIRT_CANCEL,       /* cancel_id: abort a running migration, or drop a queued request */
+	/* Snapshots (internal, qcow2 file disks only). libvirt 9.0 refuses to
+	 * migrate a domain with libvirt-tracked snapshots, so libvirt's metadata
+	 * exists only during these calls: the cluster keeps the snapshot XML. */
+	RES_VIRT_SNAP_CREATE,  /* name, snap: create (disks + memory when running);
+				* result.data = the snapshot XML; libvirt's metadata is
+				* then removed (DELETE_METADATA_ONLY) */
+	RES_VIRT_SNAP_REVERT,  /* name, xml (from SNAP_CREATE): redefine the metadata
+				* (REDEFINE), revert (a running snapshot comes back running),
+				* remove the metadata again (also when the revert failed) */
+	RES_VIRT_SNAP_DELETE,  /* name, xml: redefine, delete the snapshot's data */
+	RES_VIRT_AGENT_PING,   /* name: guest-ping through the QEMU guest agent */
+	RES_VIRT_NETWORKS,     /* result.data = active libvirt network names, one per line */
+	RES_VIRT_DOMAINS,      /* result.data = "name state" per line for every domain */
 };
 
 /* Migration flags (mapped to VIR_MIGRATE_*). */
@@ -49,6 +62,7 @@ struct res_virt_req {
 	const char *name;            /* domain name */
 	const char *xml;             /* DEFINE; RESTORE (optional) */
 	const char *path;            /* SAVE, RESTORE */
+	const char *snap;            /* SNAP_CREATE: the snapshot's name in libvirt */
 	const char *dest_uri;        /* MIGRATE: e.g. qemu+tcp://10.0.0.2/system */
 	int64_t timeout_ms;          /* SHUTDOWN: then destroy (<= 0: 0, destroy at once) */
 	unsigned mig_flags;          /* RES_VIRT_MIG_* */
@@ -99,7 +113,12 @@ struct res_virt_result {
 	bool forced;                     /* SHUTDOWN: destroyed at the timeout */
 	struct res_virt_job job;         /* MIGRATE: final stats (or last sample) */
 	uint64_t took_us;                /* time in the worker, from start to result */
+	char *data;                      /* SNAP_CREATE, NETWORKS, DOMAINS: malloc'd, or NULL;
+					  * the taker frees it (res_virt_result_clear) */
 };
+
+/** Free what a result owns (data) and zero it. NULL-safe. */
+void res_virt_result_clear(struct res_virt_result *r);
 
 enum res_virt_ev_type {
 	RES_VIRT_EV_DEFINED = 1,
@@ -128,6 +147,11 @@ struct res_virt_event {
  * first request. NULL with a sentence in err on failure (threads, fds).
  */
 struct res_virt *res_virt_new(const char *uri, char *err, size_t errlen);
+/* Flags of res_virt_new_opts. */
+#define RES_VIRT_NO_EVENTS 0x1u   /* do not register for lifecycle events (the
+				   * backend's own DISCONNECTED still comes) */
+/** res_virt_new with flags: a pool of connections registers events on one. */
+struct res_virt *res_virt_new_opts(const char *uri, unsigned flags, char *err, size_t errlen);
 /**
  * Stop and free. Queued requests and untaken results are dropped without
  * results; a running call finishes first (a running migration is aborted;

@@ -76,6 +76,15 @@ uint32_t sim_node_ref(const struct res_model *m, const char *s);  /* id or name;
 enum sim_tm { SIM_TM_EXEC = 1, SIM_TM_FENCE, SIM_TM_WAKE, SIM_TM_PERIODIC, SIM_TM_QSTOP };
 enum sim_x { SIM_X_STOPPED, SIM_X_STARTING, SIM_X_RUNNING, SIM_X_STOPPING };
 enum sim_fence_mode { SIM_FENCE_OK, SIM_FENCE_FAIL, SIM_FENCE_HANG };
+/* How the next migration of a group goes (`migration g1 ...`). */
+enum sim_mig_how { SIM_MIG_OK, SIM_MIG_FAIL, SIM_MIG_HANG, SIM_MIG_SWITCH };
+
+struct sim_xmig {                     /* a migration in flight on its source */
+	uint32_t to;                  /* 0: none */
+	uint8_t how;                  /* enum sim_mig_how, fixed when it began */
+	bool switched;                /* the VM already runs on the target */
+	bool cancelled;               /* a CANCEL arrived before the switchover */
+};
 
 struct sim_node {
 	uint32_t id;
@@ -88,7 +97,9 @@ struct sim_node {
 	uint8_t *xs;                  /* executor truth per resource (enum sim_x) */
 	uint64_t *xgen;               /* gen of the last operation per resource */
 	uint32_t *xop;                /* pending operation id per resource, 0: none */
-	int npend;                    /* pending operations */
+	struct sim_xmig *xmig;        /* per resource: its migration from here */
+	uint8_t *xwatch;              /* per resource: MONITOR received (migrated here) */
+	int npend;                    /* pending operations (a migration counts) */
 	int nfence;                   /* fence agent runs under way here */
 	uint32_t *view;               /* the view last applied */
 	size_t nview;
@@ -120,7 +131,7 @@ struct sim_timer {
 
 struct sim_hist {                     /* for `assert order` */
 	uint64_t seq;
-	char kind;                    /* 'F' fence, 'S' start began, 'T' stop began */
+	char kind;                    /* 'F' fence, 'S' start, 'T' stop, 'M' migration began */
 	uint32_t node;
 	int res;
 };
@@ -129,6 +140,7 @@ struct sim_world {
 	int64_t now;
 	int tz_min;
 	bool fencing_off, enforced_aa;
+	int drain_parallel;           /* cluster property; 0: the core's default */
 	bool single;                  /* --scale: one replica shared by all nodes */
 	bool io_check;                /* round-trip every input through res_io */
 	bool quiet;                   /* print nothing per message (--scale) */
@@ -149,9 +161,12 @@ struct sim_world {
 	size_t qhead, qlen, qcap;
 	uint64_t msgseq;
 	/* fake executor and fence agents */
-	int64_t delay_on_ms, delay_off_ms, delay_term_ms, delay_fence_ms, fence_timeout_ms;
+	int64_t delay_on_ms, delay_off_ms, delay_term_ms, delay_fence_ms, fence_timeout_ms, delay_mig_ms;
 	int64_t *res_delay_on, *res_delay_off;
 	int *fail_start, *fail_stop;
+	uint8_t *mig_next;            /* per group: enum sim_mig_how of its next migrations */
+	int *mig_count;               /* ... for this many of them */
+	int *mig_peak;                /* per node id: most migrations from it at once */
 	enum sim_fence_mode fence_mode[SIM_MAX_NODES + 1]; /* per target */
 	uint32_t opseq;
 	/* history and measurements */
@@ -212,6 +227,10 @@ void sim_start(struct sim_world *w, uint32_t id);
 void sim_freeze(struct sim_world *w, uint32_t id, bool frozen);
 /* A running resource dies (health failure); on: its node, or 0 to find it. */
 int sim_fail_running(struct sim_world *w, int r, uint32_t on);
+/* An operator stops a running resource outside the cluster (RES_OP_STOPPED). */
+int sim_stop_outside(struct sim_world *w, int r, uint32_t on);
+/* Complete the hung migration of group g now (switch over, report ok). */
+int sim_mig_finish(struct sim_world *w, int g);
 
 /* ---- invariants and history (sim_check.c) ---- */
 
@@ -220,6 +239,11 @@ void sim_fail(struct sim_world *w, const char *fmt, ...) __attribute__((format(p
 void sim_check_op(struct sim_world *w, struct sim_node *n, int r, int op);
 /* After a message: per-replica sanity on the first member's replica. */
 void sim_check_replica(struct sim_world *w, const struct res_model *m);
+/* The truth: every group's resources run on one node at most. */
+void sim_check_groups(struct sim_world *w);
+/* Before node n begins the MIGRATE action a: the group is wholly online
+ * there (replica and truth) and the target is another member. */
+void sim_check_migrate(struct sim_world *w, struct sim_node *n, const struct res_action *a);
 /* Executor truth changes go through here (keeps per-node group counts). */
 void sim_x_set(struct sim_world *w, struct sim_node *n, int r, enum sim_x s);
 /* The groups a node runs (truth) when it leaves a view are unsafe to start

@@ -15,7 +15,10 @@
  *  7. with enforced anti-affinity, no two groups of a class share a node.
  * After every message (sim_check_replica, with the replica comparison in
  * sim_world.c): every member's replica is the same, and no group has
- * resources active on two nodes in it.
+ * resources active on two nodes in it; in the truth, no group runs on two
+ * nodes (sim_check_groups, also at every switchover).
+ * Before a MIGRATE (sim_check_migrate): the group is wholly online on the
+ * source and absent from the target.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -54,6 +57,8 @@ void sim_x_set(struct sim_world *w, struct sim_node *n, int r, enum sim_x s)
 	int g = n->m->res[r].group;
 
 	n->xs[r] = (uint8_t)s;
+	if (!is)
+		n->xwatch[r] = 0;
 	if (was && !is)
 		n->gact[g]--;
 	else if (!was && is)
@@ -187,6 +192,50 @@ void sim_check_replica(struct sim_world *w, const struct res_model *m)
 	}
 }
 
+void sim_check_groups(struct sim_world *w)
+{
+	uint32_t id, at;
+	size_t g;
+
+	for (g = 0; g < w->ngroups && !w->failed; g++) {
+		for (id = 1, at = 0; id <= w->nnodes; id++) {
+			if (sim_node(w, id)->gact[g] == 0)
+				continue;
+			if (at)
+				sim_fail(w, "group '%s' runs on node %u and node %u",
+					 sim_node(w, id)->m->groups[g].name, at, id);
+			at = id;
+		}
+	}
+}
+
+void sim_check_migrate(struct sim_world *w, struct sim_node *n, const struct res_action *a)
+{
+	const struct res_model *m = n->m;
+	const struct res_group *g = &m->groups[m->res[a->res].group];
+	const struct sim_node *to = sim_node(w, a->target);
+	int k, ri;
+
+	if (m->res[a->res].mig != RES_MIGK_DRIVE)
+		sim_fail(w, "MIGRATE of '%s' (type %s), which cannot drive a migration", m->res[a->res].name,
+			 m->res[a->res].type);
+	if (to == NULL || to == n || !sim_in_view(to))
+		sim_fail(w, "MIGRATE of '%s' from node %u to node %u, not another member", m->res[a->res].name,
+			 n->id, a->target);
+	for (k = 0; k < g->nres && !w->failed; k++) {
+		ri = g->res[k];
+		if (m->res[ri].state != RES_S_ONLINE || m->res[ri].node != n->id)
+			sim_fail(w, "MIGRATE of group '%s' from node %u while '%s' is %s on node %u (replica)",
+				 g->name, n->id, m->res[ri].name, res_state_to_str(m->res[ri].state), m->res[ri].node);
+		else if (n->xs[ri] != SIM_X_RUNNING || n->xop[ri])
+			sim_fail(w, "MIGRATE of group '%s' from node %u while '%s' is not simply running there",
+				 g->name, n->id, m->res[ri].name);
+		else if (to && to->xs[ri] != SIM_X_STOPPED)
+			sim_fail(w, "MIGRATE of group '%s' to node %u, where '%s' already runs", g->name,
+				 a->target, m->res[ri].name);
+	}
+}
+
 void sim_mark_unsafe(struct sim_world *w, struct sim_node *lost)
 {
 	size_t r;
@@ -261,7 +310,7 @@ static int object(const struct res_model *m, const char *name)
 	return k >= 0 ? -k - 1 : INT32_MIN;
 }
 
-/* "fence N" | "start X [on N]" | "stop X [on N]": seq of the latest, 0 none. */
+/* "fence N" | "start|stop|migrate X [on N]": seq of the latest, 0 none. */
 static int order_ev(struct sim_world *w, const struct res_model *m, char **tok, int n,
 		    uint64_t *seq)
 {
@@ -274,11 +323,11 @@ static int order_ev(struct sim_world *w, const struct res_model *m, char **tok, 
 		*seq = sim_hist_find(w, 'F', node, -1, m);
 		return 0;
 	}
-	if ((n != 2 && n != 4) || (strcmp(tok[0], "start") && strcmp(tok[0], "stop")) ||
+	if ((n != 2 && n != 4) || (strcmp(tok[0], "start") && strcmp(tok[0], "stop") && strcmp(tok[0], "migrate")) ||
 	    (x = object(m, tok[1])) == INT32_MIN ||
 	    (n == 4 && (strcmp(tok[2], "on") || (node = sim_node_ref(m, tok[3])) == 0)))
 		return -1;
-	*seq = sim_hist_find(w, tok[0][2] == 'a' ? 'S' : 'T', node, x, m);
+	*seq = sim_hist_find(w, tok[0][0] == 'm' ? 'M' : tok[0][2] == 'a' ? 'S' : 'T', node, x, m);
 	return 0;
 }
 
@@ -307,6 +356,13 @@ int sim_assert(struct sim_world *w, char **tok, int n, char *why, size_t len)
 	if (n < 1)
 		return bad_assert(why, len, "nothing to assert");
 	k = tok[0];
+	if (!strcmp(k, "migrations-peak") && n == 4 && !strcmp(tok[2], "==") &&
+	    (id = sim_node_ref(m, tok[1])) != 0) {
+		if (w->mig_peak[id] == atoi(tok[3]))
+			return 0;
+		snprintf(why, len, "at most %d migrations were in flight from node %u at once", w->mig_peak[id], id);
+		return -1;
+	}
 	if (n == 4 && strcmp(tok[2], "==") == 0) {
 		const char *got = NULL;
 		char num[16];
@@ -380,6 +436,13 @@ int sim_assert(struct sim_world *w, char **tok, int n, char *why, size_t len)
 			 sim_node(w, id)->xs[x]);
 		return -1;
 	}
+	if (!strcmp(k, "monitored") && n == 4 && !strcmp(tok[2], "on") &&
+	    (x = res_resource_find(m, tok[1])) >= 0 && (id = sim_node_ref(m, tok[3])) != 0) {
+		if (sim_node(w, id)->xwatch[x])
+			return 0;
+		snprintf(why, len, "node %u has no MONITOR for it", id);
+		return -1;
+	}
 	if (!strcmp(k, "not-running") && n == 2 && (x = res_resource_find(m, tok[1])) >= 0) {
 		for (id = 1; id <= w->nnodes; id++)
 			if (sim_node(w, id)->xs[x] != SIM_X_STOPPED) {
@@ -402,7 +465,7 @@ int sim_assert(struct sim_world *w, char **tok, int n, char *why, size_t len)
 			;
 		if (i == n || order_ev(w, m, tok + 1, i - 1, &a) < 0 ||
 		    order_ev(w, m, tok + i + 1, n - i - 1, &b) < 0)
-			return bad_assert(why, len, "order EVENT < EVENT; EVENT: fence N | start|stop X [on N]");
+			return bad_assert(why, len, "order EVENT < EVENT; EVENT: fence N | start|stop|migrate X [on N]");
 		if (a && b && a < b)
 			return 0;
 		snprintf(why, len, "%s", !a ? "the first never happened" : !b ? "the second never happened" :

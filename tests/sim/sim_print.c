@@ -84,6 +84,15 @@ static void print_event(struct sim_world *w, const struct sim_msg *msg, const st
 		else
 			sim_printf(w, "{%s} group_move %s to best", vs, g);
 		break;
+	case RES_EV_GROUP_MIGRATE:
+		if (ev->node)
+			sim_printf(w, "{%s} group_migrate %s %s to %u", vs, g, res_mig_mode_to_str(ev->mode), ev->node);
+		else
+			sim_printf(w, "{%s} group_migrate %s %s to best", vs, g, res_mig_mode_to_str(ev->mode));
+		break;
+	case RES_EV_MIGRATE_CANCEL:
+		sim_printf(w, "{%s} %s %s", vs, res_ev_to_str(ev->type), g);
+		break;
 	case RES_EV_NODE_PAUSE:
 		sim_printf(w, "{%s} node_pause %u %s", vs, ev->node, ev->ok ? "on" : "off");
 		break;
@@ -118,6 +127,9 @@ void sim_print_plan(struct sim_world *w, const struct sim_msg *msg, const struct
 
 		if (a->op == RES_OP_FENCE)
 			sim_printf(w, "    do %u fence %u: %s", a->node, a->target, a->reason);
+		else if (a->op == RES_OP_MIGRATE)
+			sim_printf(w, "    do %u migrate %s %s to %u gen %llu: %s", a->node, rname(m, a->res),
+				   res_mig_mode_to_str(a->mode), a->target, (unsigned long long)a->gen, a->reason);
 		else
 			sim_printf(w, "    do %u %s %s gen %llu: %s", a->node, res_op_to_str(a->op),
 				   rname(m, a->res), (unsigned long long)a->gen, a->reason);

@@ -182,6 +182,10 @@ static void setting(struct scr *s, char **tok, int n)
 			w->enforced_aa = on;
 		return;
 	}
+	if (strcmp(tok[0], "drain-parallel") == 0 && n == 2 && sim_parse_int(tok[1], 0, 1000, &v) == 0) {
+		w->drain_parallel = (int)v;
+		return;
+	}
 	if (strcmp(tok[0], "tz") == 0 && n == 2 && sim_parse_int(tok[1], -1440, 1440, &v) == 0) {
 		w->tz_min = (int)v;
 		return;
@@ -203,10 +207,11 @@ static void setting(struct scr *s, char **tok, int n)
 			     strcmp(tok[1], "offline") == 0 ? &w->delay_off_ms :
 			     strcmp(tok[1], "terminate") == 0 ? &w->delay_term_ms :
 			     strcmp(tok[1], "fence") == 0 ? &w->delay_fence_ms :
+			     strcmp(tok[1], "migrate") == 0 ? &w->delay_mig_ms :
 			     strcmp(tok[1], "fence-timeout") == 0 ? &w->fence_timeout_ms : NULL;
 
 		if (d == NULL || ms < 1)
-			return serr(s, "delay online|offline|terminate|fence|fence-timeout DURATION (> 0)");
+			return serr(s, "delay online|offline|terminate|fence|fence-timeout|migrate DURATION (> 0)");
 		*d = ms;
 		return;
 	}
@@ -227,7 +232,7 @@ static void setting(struct scr *s, char **tok, int n)
 static bool is_setting(const char *c)
 {
 	return !strcmp(c, "fencing") || !strcmp(c, "enforced-aa") || !strcmp(c, "tz") ||
-	       !strcmp(c, "fence") || !strcmp(c, "delay");
+	       !strcmp(c, "fence") || !strcmp(c, "delay") || !strcmp(c, "drain-parallel");
 }
 
 static void start(struct scr *s)
@@ -320,8 +325,8 @@ static void show(struct scr *s)
 			 m->nodes[i].draining ? ", draining" : "");
 		for (r = 0, k = 0; r < m->nres; r++)
 			if (nd->xs[r] != SIM_X_STOPPED)
-				snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s",
-					 k++ ? "," : " ", m->res[r].name);
+				snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s%s",
+					 k++ ? "," : " ", m->res[r].name, nd->xwatch[r] ? "(monitored)" : "");
 		sim_printf(s->w, "  %s%s", line, k ? "" : " nothing");
 	}
 	for (i = 0; i < m->ngroups; i++) {
@@ -343,7 +348,7 @@ static void command(struct scr *s, char **tok, int n, const char *text)
 	struct res_event ev = { .type = RES_EV_TICK, .res = -1, .group = -1 };
 	long long v;
 	uint32_t id = 0;
-	int r;
+	int r, k;
 
 	if (strncmp(tok[0], "assert", 6) == 0) {
 		char why[512] = "";
@@ -363,7 +368,8 @@ static void command(struct scr *s, char **tok, int n, const char *text)
 	sim_printf(w, "> %s", text);
 	if (is_setting(tok[0])) {
 		setting(s, tok, n);
-		if (!s->error && (!strcmp(tok[0], "fencing") || !strcmp(tok[0], "enforced-aa"))) {
+		if (!s->error && (!strcmp(tok[0], "fencing") || !strcmp(tok[0], "enforced-aa") ||
+				  !strcmp(tok[0], "drain-parallel"))) {
 			ev.type = RES_EV_CONFIG;
 			admin(s, &ev, text, NULL);
 		}
@@ -375,6 +381,48 @@ static void command(struct scr *s, char **tok, int n, const char *text)
 		ev.type = RES_EV_GROUP_MOVE;
 		if ((ev.group = group_arg(s, tok[1])) >= 0 && (n == 2 || (ev.node = node_arg(s, tok[3]))))
 			admin(s, &ev, NULL, NULL);
+	} else if (!strcmp(tok[0], "migrate") && n >= 3 && n <= 5) {
+		/* migrate g1 live|quick [[to] N] */
+		int mode = res_mig_mode_from_str(tok[2]);
+		const char *to = n == 5 && !strcmp(tok[3], "to") ? tok[4] : n == 4 ? tok[3] : NULL;
+
+		if (mode != RES_MIG_LIVE && mode != RES_MIG_QUICK)
+			return serr(s, "migrate GROUP live|quick [to NODE]");
+		if (n == 5 && strcmp(tok[3], "to"))
+			return serr(s, "migrate GROUP live|quick [to NODE]");
+		ev.type = RES_EV_GROUP_MIGRATE;
+		ev.mode = (enum res_mig_mode)mode;
+		if ((ev.group = group_arg(s, tok[1])) >= 0 && (to == NULL || (ev.node = node_arg(s, to))))
+			admin(s, &ev, NULL, NULL);
+	} else if (!strcmp(tok[0], "cancel") && n == 2) {
+		ev.type = RES_EV_MIGRATE_CANCEL;
+		if ((ev.group = group_arg(s, tok[1])) >= 0)
+			admin(s, &ev, NULL, NULL);
+	} else if (!strcmp(tok[0], "migration") && (n == 3 || n == 4)) {
+		/* how the next migration of a group goes, or finish the one that hangs */
+		static const char *const how[] = { "ok", "fail", "hang", "switch" };
+		int g = group_arg(s, tok[1]);
+
+		if (g < 0)
+			return;
+		if (!strcmp(tok[2], "finish") && n == 3) {
+			if (sim_mig_finish(w, g) < 0)
+				return serr(s, "no migration of '%s' is in flight", tok[1]);
+			sim_flush(w);
+			return;
+		}
+		for (k = 0; k < 4 && strcmp(tok[2], how[k]); k++)
+			;
+		if (k == 4 || (n == 4 && sim_parse_int(tok[3], 1, 1000, &v)))
+			return serr(s, "migration GROUP ok|fail|hang|switch [COUNT] | migration GROUP finish");
+		w->mig_next[g] = (uint8_t)k;
+		w->mig_count[g] = n == 4 ? (int)v : 1;
+	} else if (!strcmp(tok[0], "stop-outside") && (n == 2 || (n == 4 && !strcmp(tok[2], "on")))) {
+		if ((r = res_arg(s, tok[1])) < 0 || (n == 4 && (id = node_arg(s, tok[3])) == 0))
+			return;
+		if (sim_stop_outside(w, r, id) < 0)
+			return serr(s, "'%s' is not running%s", tok[1], n == 4 ? " there" : "");
+		sim_flush(w);
 	} else if (n == 2 && (!strcmp(tok[0], "drain") || !strcmp(tok[0], "pause") ||
 			      !strcmp(tok[0], "resume") || !strcmp(tok[0], "confirm-down"))) {
 		ev.type = tok[0][0] == 'd' ? RES_EV_NODE_DRAIN : tok[0][0] == 'c' ? RES_EV_CONFIRM_DOWN :
@@ -426,16 +474,28 @@ static void command(struct scr *s, char **tok, int n, const char *text)
 		   !strcmp(tok[3], "from") && !strcmp(tok[5], "gen")) {
 		/* a result as a node would send it: duplicates, stale gens */
 		ev.type = RES_EV_RESULT;
-		ev.op = (enum res_op)res_op_from_str(tok[7]);
+		ev.op = (enum res_op)-1;
+		for (k = RES_OP_ONLINE; k <= RES_OP_STOPPED; k++)
+			if (k != RES_OP_FENCE && !strcmp(tok[7], res_op_to_str((enum res_op)k)))
+				ev.op = (enum res_op)k;
 		ev.ok = !strcmp(tok[8], "ok");
 		if ((ev.res = res_arg(s, tok[2])) < 0 || (ev.node = node_arg(s, tok[4])) == 0)
 			return;
 		if (sim_parse_int(tok[6], 0, 1LL << 62, &v) || (int)ev.op < 0)
-			return serr(s, "inject result RES from NODE gen GEN online|offline|health ok|failed");
+			return serr(s, "inject result RES from NODE gen GEN online|offline|terminate|health|migrate|stopped "
+				    "ok|failed");
 		ev.gen = (uint64_t)v;
 		if (sim_send(w, ev.node, &ev, "injected", NULL) == NULL)
 			return serr(s, "node %u is in no view", ev.node);
 		sim_flush(w);
+	} else if (!strcmp(tok[0], "set") && n == 3 && !strcmp(tok[1], "drain_parallel")) {
+		char *t2[2] = { "drain-parallel", tok[2] };
+
+		setting(s, t2, 2);     /* the cluster property, like `drain-parallel N` */
+		if (!s->error) {
+			ev.type = RES_EV_CONFIG;
+			admin(s, &ev, text, NULL);
+		}
 	} else if (!strcmp(tok[0], "set") && n >= 4) {
 		char opt[1024];
 

@@ -358,6 +358,7 @@ static void deliver(struct sim_world *w, struct sim_msg *msg)
 	ev.quorate = sim_quorate(w, n);
 	ev.fencing_off = w->fencing_off;
 	ev.enforced_aa = w->enforced_aa;
+	ev.drain_parallel = w->drain_parallel;
 	ev.members = mem;
 	ev.nmembers = n;
 	ev.text = msg->text[0] ? msg->text : NULL;
@@ -431,6 +432,7 @@ static void deliver(struct sim_world *w, struct sim_msg *msg)
 				sim_fail(w, "the replicas of node %u and node %u differ", first->id, mem[i]);
 		}
 		sim_check_replica(w, first->m);
+		sim_check_groups(w);
 	}
 	res_plan_free(&plan);
 	cm_sb_free(&in);
@@ -547,6 +549,7 @@ struct sim_world *sim_world_new(const struct sim_cfg *c, bool single, FILE *out,
 	w->delay_on_ms = w->delay_off_ms = w->delay_term_ms = 1000;
 	w->delay_fence_ms = 2000;
 	w->fence_timeout_ms = 60000;
+	w->delay_mig_ms = 3000;
 	w->nnodes = (uint32_t)c->nnodes;
 	w->nodes = calloc(w->nnodes, sizeof(*w->nodes));
 	if (w->nodes == NULL)
@@ -562,17 +565,23 @@ struct sim_world *sim_world_new(const struct sim_cfg *c, bool single, FILE *out,
 		n->xs = calloc(w->nres + 1, 1);
 		n->xgen = calloc(w->nres + 1, sizeof(*n->xgen));
 		n->xop = calloc(w->nres + 1, sizeof(*n->xop));
+		n->xmig = calloc(w->nres + 1, sizeof(*n->xmig));
+		n->xwatch = calloc(w->nres + 1, 1);
 		n->gact = calloc(w->ngroups + 1, sizeof(*n->gact));
 		n->unsafe = calloc(w->ngroups + 1, 1);
 		n->view = calloc(w->nnodes, sizeof(*n->view));
-		if (!n->xs || !n->xgen || !n->xop || !n->gact || !n->unsafe || !n->view)
+		if (!n->xs || !n->xgen || !n->xop || !n->xmig || !n->xwatch || !n->gact || !n->unsafe || !n->view)
 			goto nomem;
 	}
 	w->res_delay_on = calloc(w->nres + 1, sizeof(int64_t));
 	w->res_delay_off = calloc(w->nres + 1, sizeof(int64_t));
 	w->fail_start = calloc(w->nres + 1, sizeof(int));
 	w->fail_stop = calloc(w->nres + 1, sizeof(int));
-	if (!w->res_delay_on || !w->res_delay_off || !w->fail_start || !w->fail_stop)
+	w->mig_next = calloc(w->ngroups + 1, 1);
+	w->mig_count = calloc(w->ngroups + 1, sizeof(int));
+	w->mig_peak = calloc(w->nnodes + 1, sizeof(int));
+	if (!w->res_delay_on || !w->res_delay_off || !w->fail_start || !w->fail_stop || !w->mig_next ||
+	    !w->mig_count || !w->mig_peak)
 		goto nomem;
 	return w;
 nomem:
@@ -609,6 +618,8 @@ void sim_world_free(struct sim_world *w)
 		free(n->xs);
 		free(n->xgen);
 		free(n->xop);
+		free(n->xmig);
+		free(n->xwatch);
 		free(n->gact);
 		free(n->unsafe);
 		free(n->view);
@@ -622,6 +633,9 @@ void sim_world_free(struct sim_world *w)
 	free(w->res_delay_off);
 	free(w->fail_start);
 	free(w->fail_stop);
+	free(w->mig_next);
+	free(w->mig_count);
+	free(w->mig_peak);
 	free(w->hist);
 	free(w);
 }

@@ -83,7 +83,7 @@ static void on_log(void *ctx, int prio, const char *text)
 		fprintf(stderr, "log %d: %s\n", prio, text);
 }
 
-static const struct cd_exec_ops test_ops = { on_result, on_fenced, on_log };
+static const struct cd_exec_ops test_ops = { on_result, on_fenced, on_log, NULL };
 
 /* ---- running the loop until something happened ---- */
 
@@ -393,7 +393,10 @@ START_TEST(test_type_table)
 	ck_assert_ptr_nonnull(t);
 	ck_assert_str_eq(t->name, "process");
 	ck_assert_ptr_null(t->migrate);
-	ck_assert_ptr_null(res_type_find("vm"));
+	ck_assert_ptr_nonnull(res_type_find("vm"));
+	ck_assert_ptr_nonnull(res_type_find("vm")->migrate);
+	ck_assert_ptr_nonnull(res_type_find("vm-config"));
+	ck_assert_ptr_null(res_type_find("physical-disk"));
 	ck_assert_int_eq(res_type_check("process", ok, 2, err, sizeof(err)), 0);
 	ck_assert_int_eq(res_type_check("process", NULL, 0, err, sizeof(err)), -CM_E_VALUE);
 	ck_assert_ptr_nonnull(strstr(err, "'command'"));
@@ -401,7 +404,7 @@ START_TEST(test_type_table)
 	ck_assert_int_eq(res_type_check("process", rel, 2, err, sizeof(err)), -CM_E_VALUE);
 	ck_assert_ptr_nonnull(strstr(err, "log_file"));
 	ck_assert_int_eq(res_type_check("vm-nope", ok, 2, err, sizeof(err)), -CM_E_VALUE);
-	ck_assert_str_eq(err, "unknown resource type 'vm-nope' (known: process)");
+	ck_assert_str_eq(err, "unknown resource type 'vm-nope' (known: process, vm, vm-config)");
 	ck_assert_str_eq(res_prop_get(ok, 2, "command"), "sleep 1");
 	ck_assert_ptr_null(res_prop_get(ok, 2, "comm"));
 }
