@@ -1,5 +1,5 @@
 /* cli.h - cluadmin's parts: IPC to clusterd, rendering, cluster create,
- * groups and resources.
+ * groups and resources, virtual machines.
  * cluadmin talks only to clusterd; it never opens the database. */
 #ifndef CLI_H
 #define CLI_H
@@ -54,5 +54,20 @@ int cli_cluster_create(const struct cli_opts *o, int argc, char **argv);
  * the noun. */
 bool cli_res_handles(const char *noun, const char *verb);
 int cli_res_main(const struct cli_opts *o, int argc, char **argv);
+
+/* Helpers of cli_res.c shared with cli_vm.c. */
+long long cli_mono_ms(void);
+void cli_sleep_ms(long long ms);
+/* Parse clusterd's answer, or print why not and return NULL. */
+struct cm_jv *cli_parse_reply(const char *text);
+/* Pretty-print JSON as --json does. */
+void cli_print_json(const struct cm_jv *v);
+/* "--name VALUE" or "--name=VALUE" at argv[*i]: 1 when it matched (then
+ * *i is advanced past a separate value); *bad set when the value is
+ * missing or empty. */
+int cli_opt_value(int argc, char **argv, int *i, const char *name, const char **out, int *bad);
+
+/* vm ... (cli_vm.c). argv[0] is "vm". */
+int cli_vm_main(const struct cli_opts *o, int argc, char **argv);
 
 #endif

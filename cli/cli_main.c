@@ -63,6 +63,31 @@ static const char usage_text[] =
 	"  resource depend add RESOURCE DEPENDENCY\n"
 	"                                   RESOURCE needs DEPENDENCY online first (same group)\n"
 	"  resource depend remove RESOURCE DEPENDENCY\n"
+	"Virtual machines (a VM NAME is a group NAME holding the resources NAME-config,\n"
+	"its libvirt domain XML, and NAME, the running domain)\n"
+	"  vm list                          every VM: state, owner, node, memory, vCPUs, job\n"
+	"  vm show NAME                     one VM with its disks, networks and resources\n"
+	"  vm create NAME --xml FILE [--group G] [--preferred N1,N2]\n"
+	"            [--offline-action shutdown|save|off] [--no-start] [--wait]\n"
+	"                                   a VM from a domain XML file whose <name> is NAME\n"
+	"                                   (FILE - reads standard input); started unless\n"
+	"                                   --no-start\n"
+	"  vm delete NAME                   delete a stopped VM with its group and resources\n"
+	"  vm start NAME [--wait]           start it (restores the memory saved by vm save)\n"
+	"  vm stop NAME [--wait]            turn it off\n"
+	"  vm shutdown NAME [--wait]        ACPI shutdown; turned off after shutdown_timeout_s\n"
+	"  vm save NAME [--wait]            save its memory into vm_state_dir and stop it\n"
+	"  vm migrate NAME [--to NODE] [--live|--quick|--move] [--no-wait]\n"
+	"                                   to NODE (default: the best other node), live by\n"
+	"                                   default; shows progress, then a report\n"
+	"  vm migrate NAME --cancel         cancel its running migration\n"
+	"  vm snapshot create NAME [--name S]\n"
+	"                                   default name 'NAME - (YYYY-MM-DD HH:MM:SS)' (UTC)\n"
+	"  vm snapshot list NAME            its snapshots as a tree, * marks the current one\n"
+	"  vm snapshot apply NAME S         go back to snapshot S\n"
+	"  vm snapshot revert NAME          go back to the current snapshot\n"
+	"  vm snapshot delete NAME S\n"
+	"  vm snapshot rename NAME S NEW\n"
 	"Properties (of the cluster, or with OBJECT --node NODE, --group GROUP or\n"
 	"--resource RESOURCE, of that object)\n"
 	"  property list [OBJECT]\n"
@@ -88,14 +113,17 @@ static const char usage_text[] =
 	"  -j, --json          machine-readable output on every command that shows state\n"
 	"  -t, --timeout SEC   how long to wait for clusterd (default 30); with --wait, for\n"
 	"                      the whole operation (default 60)\n"
-	"      --wait          (group online|offline|move, node drain) show progress until\n"
-	"                      the operation has finished\n"
+	"      --wait          (group online|offline|move, node drain, vm create|start|stop|\n"
+	"                      shutdown|save) show progress until the operation has\n"
+	"                      finished; vm migrate (unless --no-wait) and vm snapshot\n"
+	"                      always wait (vm waits default to 300 s)\n"
 	"  -h, --help          this text;  -V, --version  the version\n"
 	"\n"
 	"Exit status: 0 success; 1 the cluster refused or failed (with --wait: the group\n"
-	"failed); 2 bad command line; 3 clusterd not reachable; 4 no quorum, not yet a member\n"
-	"or synchronising (retry); 5 permission denied (root or the haclient group only);\n"
-	"6 timed out (with --wait: not finished in time; the request stays in effect).\n"
+	"or VM failed; a migration or snapshot job failed or was cancelled); 2 bad\n"
+	"command line; 3 clusterd not reachable; 4 no quorum, not yet a member or\n"
+	"synchronising (retry); 5 permission denied (root or the haclient group only);\n"
+	"6 timed out (when waiting: not finished in time; the request stays in effect).\n"
 	"See cluadmin(8).\n";
 
 static int usage_error(const char *fmt, const char *arg)
@@ -479,6 +507,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "status") && argc == 1)
 		return cli_show(&o, CM_CMD_STATUS, NULL, 0, cli_render_status);
+	if (!strcmp(cmd, "vm"))
+		return cli_vm_main(&o, argc, argv);
 	if (cli_res_handles(cmd, sub))
 		return cli_res_main(&o, argc, argv);
 	if (!strcmp(cmd, "node"))

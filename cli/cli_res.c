@@ -111,7 +111,7 @@ static const struct rcmd cmds[] = {
 
 #define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))
 
-/* ---- small helpers ---- */
+/* ---- small helpers (those without static are shared with cli_vm.c) ---- */
 
 static int usage_of(const char *noun, const struct rcmd *c, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -140,7 +140,7 @@ static int usage_of(const char *noun, const struct rcmd *c, const char *fmt, ...
 	return CLI_EUSAGE;
 }
 
-static long long mono_ms(void)
+long long cli_mono_ms(void)
 {
 	struct timespec ts;
 
@@ -148,7 +148,7 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void sleep_ms(long long ms)
+void cli_sleep_ms(long long ms)
 {
 	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
 
@@ -157,7 +157,7 @@ static void sleep_ms(long long ms)
 }
 
 /* Parse clusterd's answer, or say why not. */
-static struct cm_jv *parse_reply(const char *text)
+struct cm_jv *cli_parse_reply(const char *text)
 {
 	char err[128];
 	struct cm_jv *v = cm_jv_parse(text, err, sizeof(err));
@@ -167,7 +167,7 @@ static struct cm_jv *parse_reply(const char *text)
 	return v;
 }
 
-static void print_json(const struct cm_jv *v)
+void cli_print_json(const struct cm_jv *v)
 {
 	struct cm_sb sb;
 
@@ -180,13 +180,13 @@ static void print_json(const struct cm_jv *v)
 /* Print an answer already fetched, as cli_show would. Frees text. */
 static int show_text(const struct cli_opts *o, char *text, void (*render)(const struct cm_jv *))
 {
-	struct cm_jv *v = parse_reply(text);
+	struct cm_jv *v = cli_parse_reply(text);
 
 	free(text);
 	if (v == NULL)
 		return CLI_EFAIL;
 	if (o->json)
-		print_json(v);
+		cli_print_json(v);
 	else if (render)
 		render(v);
 	cm_jv_free(v);
@@ -196,7 +196,7 @@ static int show_text(const struct cli_opts *o, char *text, void (*render)(const 
 /* ---- command line ---- */
 
 /* "--name VALUE" or "--name=VALUE" at argv[*i]; 1 when it matched. */
-static int opt_value(int argc, char **argv, int *i, const char *name, const char **out, int *bad)
+int cli_opt_value(int argc, char **argv, int *i, const char *name, const char **out, int *bad)
 {
 	size_t n = strlen(name);
 
@@ -237,11 +237,11 @@ static int parse_args(const struct rcmd *c, int argc, char **argv, struct rargs 
 		if (!rest && w[0] == '-' && w[1] != '\0') {
 			if ((c->flags & A_WAIT) && !strcmp(w, "--wait"))
 				a->wait = true;
-			else if ((c->flags & A_NODE) && opt_value(argc, argv, &i, "--node", &a->node, &bad))
+			else if ((c->flags & A_NODE) && cli_opt_value(argc, argv, &i, "--node", &a->node, &bad))
 				;
-			else if ((c->flags & A_GROUP) && opt_value(argc, argv, &i, "--group", &a->group, &bad))
+			else if ((c->flags & A_GROUP) && cli_opt_value(argc, argv, &i, "--group", &a->group, &bad))
 				;
-			else if ((c->flags & A_TYPE) && opt_value(argc, argv, &i, "--type", &a->type, &bad))
+			else if ((c->flags & A_TYPE) && cli_opt_value(argc, argv, &i, "--type", &a->type, &bad))
 				;
 			else if (!strcmp(w, "--timeout") || !strncmp(w, "--timeout=", 10) || !strcmp(w, "-t"))
 				return usage_of(c->noun, c, "--timeout goes before the command: cluadmin --timeout SECONDS %s %s ...",
@@ -427,7 +427,7 @@ static void waiter_init(struct waiter *w, const struct cli_opts *o, long long st
 
 static double waiter_elapsed_s(const struct waiter *w)
 {
-	return (double)(mono_ms() - w->start_ms) / 1000.0;
+	return (double)(cli_mono_ms() - w->start_ms) / 1000.0;
 }
 
 /* On a terminal one line that is rewritten; elsewhere one line per change.
@@ -463,7 +463,7 @@ static void waiter_end_line(struct waiter *w)
 
 static bool waiter_expired(const struct waiter *w)
 {
-	return mono_ms() - w->start_ms >= w->limit_ms;
+	return cli_mono_ms() - w->start_ms >= w->limit_ms;
 }
 
 /* One query during a wait; its own deadline never goes much beyond the
@@ -471,7 +471,7 @@ static bool waiter_expired(const struct waiter *w)
 static int waiter_query(struct waiter *w, int cmd, const char *const *args, int nargs, struct cm_jv **v)
 {
 	struct cli_opts po = *w->o;
-	long long left = w->limit_ms - (mono_ms() - w->start_ms);
+	long long left = w->limit_ms - (cli_mono_ms() - w->start_ms);
 	char *text;
 	int rc;
 
@@ -485,7 +485,7 @@ static int waiter_query(struct waiter *w, int cmd, const char *const *args, int 
 		waiter_end_line(w);
 		return rc;
 	}
-	*v = parse_reply(text);
+	*v = cli_parse_reply(text);
 	free(text);
 	return *v ? CLI_OK : CLI_EFAIL;
 }
@@ -601,11 +601,11 @@ static int wait_group(const struct cli_opts *o, long long start_ms, const char *
 			break;
 		snprintf(text, sizeof(text), "group '%s': %s", name, phrase);
 		waiter_progress(&w, text);
-		sleep_ms(WAIT_POLL_MS);
+		cli_sleep_ms(WAIT_POLL_MS);
 	}
 	waiter_end_line(&w);
 	if (o->json)
-		print_json(g);
+		cli_print_json(g);
 	if (st > 0) {
 		if (!o->json)
 			printf("group '%s' is %s (%.1f s)\n", name, phrase, waiter_elapsed_s(&w));
@@ -629,7 +629,7 @@ static int run_group_op(const struct cli_opts *o, const struct rcmd *c, struct r
 {
 	const char *args[2] = { a->pos[0], a->node ? a->node : "" };
 	char old_owner[CM_NAME_MAX] = "", *text;
-	long long start = mono_ms();
+	long long start = cli_mono_ms();
 	enum wait_goal goal = c->cmd == CM_CMD_GROUP_MOVE ? W_MOVE : c->cmd == CM_CMD_GROUP_ONLINE ? W_ONLINE : W_OFFLINE;
 	int rc;
 
@@ -641,7 +641,7 @@ static int run_group_op(const struct cli_opts *o, const struct rcmd *c, struct r
 		if (rc != CLI_OK)
 			return rc;
 		{
-			struct cm_jv *g = parse_reply(text);
+			struct cm_jv *g = cli_parse_reply(text);
 
 			free(text);
 			if (g == NULL)
@@ -697,7 +697,7 @@ static int run_drain(const struct cli_opts *o, const struct rcmd *c, struct rarg
 {
 	const char *node = a->pos[0];
 	struct cm_jv *nv = NULL, *gl = NULL;
-	long long start = mono_ms();
+	long long start = cli_mono_ms();
 	struct waiter w;
 	char names[160], text[256], *reply;
 	bool draining = true;
@@ -735,11 +735,11 @@ static int run_drain(const struct cli_opts *o, const struct rcmd *c, struct rarg
 		else
 			snprintf(text, sizeof(text), "draining '%s': no group left, finishing", node);
 		waiter_progress(&w, text);
-		sleep_ms(WAIT_POLL_MS);
+		cli_sleep_ms(WAIT_POLL_MS);
 	}
 	waiter_end_line(&w);
 	if (o->json)
-		print_json(nv);
+		cli_print_json(nv);
 	if (left == 0 && !draining) {
 		if (!o->json)
 			printf("node '%s' is drained (%.1f s)\n", node, waiter_elapsed_s(&w));
