@@ -185,7 +185,8 @@ static int op_res_create(struct wctx *c)
 		return refuse(c, -CM_E_PROTO, "malformed resource write%s%s", "", "");
 	if ((rc = cm_name_check("resource", name, c->err, c->errlen)) < 0)
 		return rc;
-	if (group_exists(c->db, name) || res_exists(c->db, name))
+	/* a resource may be named like its own group (a VM and its group) */
+	if ((group_exists(c->db, name) && strcmp(name, grp) != 0) || res_exists(c->db, name))
 		return refuse(c, -CM_E_EXISTS, "a group or resource named '%s' already exists%s", name, "");
 	if (!group_exists(c->db, grp))
 		return refuse(c, -CM_E_NO_OBJECT, "group '%s' does not exist (create it with 'cluadmin group create %s')",

@@ -145,6 +145,7 @@ static int op_vm_create(struct vctx *c)
 		rc = sub(c, CM_OP_RES_CREATE, s1, 5);
 		if (rc == 0)
 			rc = sub(c, CM_OP_RES_CREATE, s2, 5);
+		cd_db_engine_reset(c->db); /* the dependency check reads the model */
 		if (rc == 0)
 			rc = sub(c, CM_OP_DEP_ADD, s3, 3);
 	}

@@ -277,6 +277,13 @@ int cd_db_vm_show_json(struct cd_db *db, const char *vm, struct cm_jw *w, char *
 	}
 	cm_jw_arr_end(w);
 	cm_jw_kv_str(w, "group_reason", g->reason);
+	{
+		char act[32];
+
+		if (cd_db_prop_get(db, CM_OBJ_RESOURCE, vm, "offline_action", act, sizeof(act), NULL) < 0)
+			cm_strlcpy(act, "shutdown", sizeof(act));
+		cm_jw_kv_str(w, "offline_action", act);
+	}
 	s = one_text(db, "SELECT COUNT(*) FROM vm_snaps WHERE vm = ?", vm, NULL);
 	cm_jw_kv_int(w, "snapshots", s ? atoll(s) : 0);
 	free(s);

@@ -300,6 +300,8 @@ void cd_engine_db_changed(struct cd *cd)
 	for (i = 0; i < p->nactions; i++) {
 		const struct res_action *a = &p->actions[i];
 
+		if (a->op == RES_OP_MONITOR && a->node != cd->my_id)
+			cd_exec_forget(cd->exec, m->res[a->res].name); /* it migrated away */
 		if (a->node != cd->my_id)
 			continue;
 		/* the write was applied in a quorate view, but this node may have

@@ -865,6 +865,16 @@ bool cd_exec_external(struct cd_exec *x, const char *res, bool by_operator, cons
 	return true;
 }
 
+void cd_exec_forget(struct cd_exec *x, const char *res)
+{
+	struct xres *r = (x && res) ? res_find(x, res) : NULL;
+
+	if (r == NULL || !r->online || r->op_call)
+		return;
+	health_stop(r);
+	r->online = false;
+}
+
 uint64_t cd_exec_mig_ticket(struct cd_exec *x, const char *res)
 {
 	struct xres *r = (x && res) ? res_find(x, res) : NULL;

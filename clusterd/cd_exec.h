@@ -79,6 +79,9 @@ void cd_exec_set_env(struct cd_exec *x, void *env);
  * health failure). Returns whether it was reported. */
 bool cd_exec_external(struct cd_exec *x, const char *res, bool by_operator, const char *text);
 
+/* The resource left this node by migration: stop watching it (no report). */
+void cd_exec_forget(struct cd_exec *x, const char *res);
+
 /* The hub ticket of the migration running for res, or 0. */
 uint64_t cd_exec_mig_ticket(struct cd_exec *x, const char *res);
 

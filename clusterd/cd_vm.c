@@ -550,14 +550,22 @@ static void vm_connect(struct cd *cd)
 	const char *p;
 	struct cm_sb sb;
 
-	if (v == NULL || v->hub || !cd_db_has_cluster(cd->db) || cd_db_nodes(cd->db, &nodes, &nn) < 0)
+	const char *addr = NULL;
+
+	if (v == NULL || v->hub || cd->my_id == 0 || !cd_db_has_cluster(cd->db) ||
+	    cd_db_nodes(cd->db, &nodes, &nn) < 0)
 		return;
+	for (i = 0; i < nn; i++)
+		if (nodes[i].id == cd->my_id)
+			addr = nodes[i].addr;
+	if (addr == NULL && strstr(cd->conf.libvirt_uri, "{addr}")) {
+		free(nodes);
+		return; /* not a node of this cluster (yet) */
+	}
 	cm_sb_init(&sb);
 	for (p = cd->conf.libvirt_uri; *p; p++) {
 		if (strncmp(p, "{addr}", 6) == 0) {
-			for (i = 0; i < nn; i++)
-				if (nodes[i].id == cd->my_id)
-					cm_sb_puts(&sb, nodes[i].addr);
+			cm_sb_puts(&sb, addr);
 			p += 5;
 		} else {
 			cm_sb_putc(&sb, *p);
