@@ -133,6 +133,8 @@ void cd_engine_db_changed(struct cd *cd);   /* a write applied or a replica take
 void cd_engine_ready(struct cd *cd);        /* the view became ready */
 void cd_engine_quorum_lost(struct cd *cd);  /* stop everything here, now */
 void cd_engine_quorum_gained(struct cd *cd); /* run what this node should be running */
+/* Send a replicated write made here (a result, a report); logs a failure. */
+void cd_engine_send(struct cd *cd, struct cm_msg *w, const char *what);
 
 /* cd_job.c: blocking work in a thread, its answer sent to a client */
 typedef int (*cd_job_fn)(void *arg, char *out, size_t outlen);

@@ -30,7 +30,7 @@
 #define INPUTS_KEPT 200
 #define MAX_PARALLEL 8
 
-static void send_write(struct cd *cd, struct cm_msg *w, const char *what)
+void cd_engine_send(struct cd *cd, struct cm_msg *w, const char *what)
 {
 	uint64_t id;
 	int rc;
@@ -58,7 +58,7 @@ static void on_result(void *ctx, const char *res, uint64_t gen, enum res_op op, 
 	cm_msg_add_int(&w, ok);
 	cm_msg_add_str(&w, res);
 	cm_msg_add_str(&w, text ? text : "");
-	send_write(cd, &w, "a resource result");
+	cd_engine_send(cd, &w, "a resource result");
 }
 
 /* The attempt number of the fence run under way per target, so that its
@@ -95,7 +95,7 @@ static void on_fenced(void *ctx, const char *target, bool ok, const char *text)
 		cd->fence_runs[slot].target[0] = '\0';
 	cm_msg_add_str(&w, target);
 	cm_msg_add_str(&w, text ? text : "");
-	send_write(cd, &w, "a fencing result");
+	cd_engine_send(cd, &w, "a fencing result");
 }
 
 static void on_log(void *ctx, int prio, const char *text)
@@ -124,7 +124,7 @@ static void on_migrated(void *ctx, const char *res, uint64_t gen, bool ok, const
 	cm_msg_add_int(&w, (int64_t)st->data_processed);
 	cm_msg_add_str(&w, res);
 	cm_msg_add_str(&w, text ? text : "");
-	send_write(cd, &w, "a migration result");
+	cd_engine_send(cd, &w, "a migration result");
 }
 
 static const struct cd_exec_ops exec_ops = { on_result, on_fenced, on_log, on_migrated };
@@ -344,7 +344,7 @@ static void send_tick(struct cd *cd, const char *why)
 	cm_msg_add_int(&w, CM_OP_TICK);
 	cm_msg_add_str(&w, why);
 	cd->tick_sent_ms = cd_wall_ms();
-	send_write(cd, &w, "a tick");
+	cd_engine_send(cd, &w, "a tick");
 }
 
 void cd_engine_ready(struct cd *cd)

@@ -54,18 +54,6 @@ struct cd_vm {
 	bool facts_sent;
 };
 
-static void send_write(struct cd *cd, struct cm_msg *w, const char *what)
-{
-	uint64_t id;
-	int rc;
-
-	if (!cd->connected || cd->repl == NULL)
-		return;
-	rc = cd_repl_write(cd->repl, w, &id);
-	if (rc < 0)
-		cd_log(LOG_WARNING, "cannot send %s to the cluster: %s", what, cm_strerror(rc));
-}
-
 static void vm_connect(struct cd *cd);
 
 /* ---- lifecycle events ---- */
@@ -296,7 +284,7 @@ static void progress_timer(void *data)
 		cm_msg_add_int(&w, (int64_t)job.data_processed);
 		cm_msg_add_int(&w, (int64_t)job.data_remaining);
 		cm_msg_add_int(&w, (int64_t)job.elapsed_ms);
-		send_write(cd, &w, "migration progress");
+		cd_engine_send(cd, &w, "migration progress");
 	}
 	qb_loop_timer_add(cd->loop, QB_LOOP_LOW, PROGRESS_MS * QB_TIME_NS_IN_MSEC, cd, progress_timer, &v->timer);
 }
@@ -315,7 +303,7 @@ static void snap_done(struct cd *cd, int64_t job, bool ok, const char *text, con
 	cm_msg_add_str(&w, text);
 	cm_msg_add_str(&w, xml ? xml : "");
 	cm_msg_add_str(&w, state);
-	send_write(cd, &w, "a snapshot result");
+	cd_engine_send(cd, &w, "a snapshot result");
 }
 
 static int32_t snap_ready(int32_t fd, int32_t revents, void *data)
@@ -459,7 +447,7 @@ static int32_t facts_ready(int32_t fd, int32_t revents, void *data)
 	cm_msg_add_str(&w, r.data ? r.data : "");
 	cm_msg_add_str(&w, brs);
 	if (name[0])
-		send_write(cd, &w, "this node's networks");
+		cd_engine_send(cd, &w, "this node's networks");
 	res_virt_result_clear(&r);
 	return 0;
 }

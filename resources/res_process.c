@@ -35,19 +35,6 @@
 static const char proc_plain_chars[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./- \t";
 
-static int proc_done(struct res_call *c, bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int proc_done(struct res_call *c, bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c->text, sizeof(c->text), fmt, ap);
-	va_end(ap);
-	c->ok = ok;
-	return RES_CALL_DONE;
-}
 
 static int proc_wait(struct res_call *c, int fd, res_step_fn next)
 {
@@ -157,7 +144,7 @@ static int online_reaped(struct res_call *c)
 	res_child_close(m);
 	if (c->stage == ONLINE_KILLED) {
 		res_ms_to_str(c->timeout_ms, t, sizeof(t));
-		return proc_done(c, false, "not started within %s: killed", t);
+		return res_call_done(c, false, "not started within %s: killed", t);
 	}
 	return RES_CALL_DONE; /* ONLINE_EXEC_FAILED: text and ok are set */
 }
@@ -172,10 +159,10 @@ static int online_exec_result(struct res_call *c)
 	if (rc == -EAGAIN)
 		return proc_wait(c, m->errfd, online_exec_result);
 	if (rc == 0)
-		return proc_done(c, true, "started (pid %d)", (int)m->pid);
+		return res_call_done(c, true, "started (pid %d)", (int)m->pid);
 	/* it exits 127 right after telling us; reap it before reporting */
 	proc_program(cmd ? cmd : "", prog, sizeof(prog));
-	proc_done(c, false, "'%s': %s", prog, why);
+	res_call_done(c, false, "'%s': %s", prog, why);
 	c->stage = ONLINE_EXEC_FAILED;
 	return proc_wait(c, m->pidfd, online_reaped);
 }
@@ -196,15 +183,15 @@ static int proc_online(struct res_call *c)
 	if (m->pid > 0) {
 		/* plans repeat: an online of a running service is a success */
 		if (!res_child_exited(m))
-			return proc_done(c, true, "already running (pid %d)", (int)m->pid);
+			return res_call_done(c, true, "already running (pid %d)", (int)m->pid);
 		res_child_reap(m, &status);
 		res_child_close(m);
 	}
 	if (cmd == NULL || cmd[0] == '\0')
-		return proc_done(c, false, "no 'command' property");
+		return res_call_done(c, false, "no 'command' property");
 	rc = proc_spawn(c, cmd, m);
 	if (rc < 0)
-		return proc_done(c, false, "cannot start the command: %s", strerror(-rc));
+		return res_call_done(c, false, "cannot start the command: %s", strerror(-rc));
 	c->expire = online_expire;
 	c->stage = ONLINE_STARTING;
 	return proc_wait(c, m->errfd, online_exec_result);
@@ -223,10 +210,10 @@ static int offline_gone(struct res_call *c)
 	res_child_close(m);
 	if (c->stage == 0) {
 		res_status_to_str(status, how, sizeof(how));
-		return proc_done(c, true, "stopped: process %s", how);
+		return res_call_done(c, true, "stopped: process %s", how);
 	}
 	res_ms_to_str(c->timeout_ms, t, sizeof(t));
-	return proc_done(c, true, "did not stop within %s of SIGTERM: killed", t);
+	return res_call_done(c, true, "did not stop within %s of SIGTERM: killed", t);
 }
 
 static int offline_expire(struct res_call *c)
@@ -241,7 +228,7 @@ static int proc_offline(struct res_call *c)
 	struct res_child *m = &c->inst->main;
 
 	if (m->pid <= 0)
-		return proc_done(c, true, "not running");
+		return res_call_done(c, true, "not running");
 	res_child_kill(m, SIGTERM);
 	c->expire = offline_expire;
 	return proc_wait(c, m->pidfd, offline_gone);
@@ -257,7 +244,7 @@ static int terminate_gone(struct res_call *c)
 	if (res_child_reap(m, &status) == -EAGAIN)
 		return proc_wait(c, m->pidfd, terminate_gone);
 	res_child_close(m);
-	return proc_done(c, true, "killed");
+	return res_call_done(c, true, "killed");
 }
 
 static int proc_terminate(struct res_call *c)
@@ -265,7 +252,7 @@ static int proc_terminate(struct res_call *c)
 	struct res_child *m = &c->inst->main;
 
 	if (m->pid <= 0)
-		return proc_done(c, true, "not running");
+		return res_call_done(c, true, "not running");
 	res_child_kill(m, SIGKILL);
 	return proc_wait(c, m->pidfd, terminate_gone);
 }
@@ -275,8 +262,8 @@ static int proc_terminate(struct res_call *c)
 static int proc_looks_alive(struct res_call *c)
 {
 	if (c->inst->main.pid > 0 && !res_child_exited(&c->inst->main))
-		return proc_done(c, true, "running");
-	return proc_done(c, false, "process is not running");
+		return res_call_done(c, true, "running");
+	return res_call_done(c, false, "process is not running");
 }
 
 static int check_done(struct res_call *c)
@@ -289,11 +276,11 @@ static int check_done(struct res_call *c)
 	failed = res_child_exec_error(&c->helper, why, sizeof(why));
 	res_child_close(&c->helper);
 	if (failed == 1)
-		return proc_done(c, false, "check_command: %s", why);
+		return res_call_done(c, false, "check_command: %s", why);
 	if (status == 0)
-		return proc_done(c, true, "check_command passed");
+		return res_call_done(c, true, "check_command passed");
 	res_status_to_str(status, how, sizeof(how));
-	return proc_done(c, false, "check_command %s", how);
+	return res_call_done(c, false, "check_command %s", how);
 }
 
 static int proc_is_alive(struct res_call *c)
@@ -305,7 +292,7 @@ static int proc_is_alive(struct res_call *c)
 		return proc_looks_alive(c);
 	rc = proc_spawn(c, chk, &c->helper);
 	if (rc < 0)
-		return proc_done(c, false, "cannot start check_command: %s", strerror(-rc));
+		return res_call_done(c, false, "cannot start check_command: %s", strerror(-rc));
 	return proc_wait(c, c->helper.pidfd, check_done);
 }
 

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -400,4 +401,15 @@ void res_child_close(struct res_child *ch)
 	if (ch->outfd >= 0)
 		close(ch->outfd);
 	res_child_init(ch);
+}
+
+int res_call_done(struct res_call *c, bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->text, sizeof(c->text), fmt, ap);
+	va_end(ap);
+	c->ok = ok;
+	return RES_CALL_DONE;
 }

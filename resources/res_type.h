@@ -118,6 +118,9 @@ const struct res_type_ops *res_type_find(const char *name);
 int res_type_check(const char *type, const char *const *props, size_t nprops,
 		   char *err, size_t errlen);
 
+/* Finish a call: ok and the text; returns RES_CALL_DONE. */
+int res_call_done(struct res_call *c, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The value of key in "key=value" props, NULL when absent. */
 const char *res_prop_get(const char *const *props, size_t nprops, const char *key);
 /* "200 ms", "3 s" or "1.5 s", for texts. */

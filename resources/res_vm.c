@@ -33,18 +33,6 @@
 enum { ST_CHECK = 1, ST_DEFINE, ST_START, ST_RESTORE, ST_SAVE, ST_REMOTE_RESTORE, ST_REMOTE_DEFINE,
        ST_UNDEFINE, ST_LOCAL_RESTORE };
 
-static int vm_done(struct res_call *c, bool ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int vm_done(struct res_call *c, bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c->text, sizeof(c->text), fmt, ap);
-	va_end(ap);
-	c->ok = ok;
-	return RES_CALL_DONE;
-}
 
 static void vm_release(struct res_call *c)
 {
@@ -61,12 +49,12 @@ static int vm_send(struct res_call *c, const char *uri, struct res_virt_req *req
 	int rc, fd;
 
 	if (c->env == NULL)
-		return vm_done(c, false, "no hypervisor connection on this node");
+		return res_call_done(c, false, "no hypervisor connection on this node");
 	if (req->name == NULL)
 		req->name = c->res;
 	rc = res_vhub_submit(c->env, uri, req, false, &c->ticket, &fd);
 	if (rc < 0)
-		return vm_done(c, false, "cannot reach the hypervisor%s%s: %s", uri ? " at " : "", uri ? uri : "",
+		return res_call_done(c, false, "cannot reach the hypervisor%s%s: %s", uri ? " at " : "", uri ? uri : "",
 			       cm_strerror(rc));
 	c->release = vm_release;
 	c->fd = fd;
@@ -167,8 +155,8 @@ static int cfg_defined(struct res_call *c)
 
 	free(r.data);
 	if (!ok)
-		return vm_done(c, false, "cannot define the domain: %.200s", r.text);
-	return vm_done(c, true, "domain defined");
+		return res_call_done(c, false, "cannot define the domain: %.200s", r.text);
+	return res_call_done(c, true, "domain defined");
 }
 
 static int cfg_online(struct res_call *c)
@@ -178,7 +166,7 @@ static int cfg_online(struct res_call *c)
 	int rc;
 
 	if (xml == NULL)
-		return vm_done(c, false, "the cluster database holds no domain XML for '%s'", c->res);
+		return res_call_done(c, false, "the cluster database holds no domain XML for '%s'", c->res);
 	req.xml = xml;
 	rc = vm_send(c, NULL, &req, cfg_defined);
 	free(xml);
@@ -197,8 +185,8 @@ static int cfg_undefined(struct res_call *c)
 
 	free(r.data);
 	if (!ok)
-		return vm_done(c, false, "cannot undefine the domain: %.200s", r.text);
-	return vm_done(c, true, "domain undefined");
+		return res_call_done(c, false, "cannot undefine the domain: %.200s", r.text);
+	return res_call_done(c, true, "domain undefined");
 }
 
 static int cfg_offline(struct res_call *c)
@@ -216,10 +204,10 @@ static int cfg_checked(struct res_call *c)
 
 	free(r.data);
 	if (!ok)
-		return vm_done(c, false, "cannot ask the hypervisor: %.200s", r.text);
+		return res_call_done(c, false, "cannot ask the hypervisor: %.200s", r.text);
 	if (st == RES_VIRT_ST_ABSENT)
-		return vm_done(c, false, "the domain is no longer defined on this node");
-	return vm_done(c, true, "defined");
+		return res_call_done(c, false, "the domain is no longer defined on this node");
+	return res_call_done(c, true, "defined");
 }
 
 static int cfg_check(struct res_call *c)
@@ -261,7 +249,7 @@ static int vm_started(struct res_call *c)
 		save_path(c, p, sizeof(p));
 		if (ok) {
 			unlink(p);
-			return vm_done(c, true, "restored from its saved memory state");
+			return res_call_done(c, true, "restored from its saved memory state");
 		}
 		/* keep it for a person to look at, and do not restore it again */
 		{
@@ -270,12 +258,12 @@ static int vm_started(struct res_call *c)
 			snprintf(q, sizeof(q), "%s.failed", p);
 			rename(p, q);
 		}
-		return vm_done(c, false, "cannot restore the saved state (kept as %s.save.failed): %s", c->res,
+		return res_call_done(c, false, "cannot restore the saved state (kept as %s.save.failed): %s", c->res,
 			       r.text);
 	}
 	if (!ok)
-		return vm_done(c, false, "cannot start: %.200s", r.text);
-	return vm_done(c, true, "started");
+		return res_call_done(c, false, "cannot start: %.200s", r.text);
+	return res_call_done(c, true, "started");
 }
 
 static int vm_boot(struct res_call *c)
@@ -304,7 +292,7 @@ static int vm_defined(struct res_call *c)
 
 	free(r.data);
 	if (!ok)
-		return vm_done(c, false, "the domain is not defined here and defining it failed: %.200s", r.text);
+		return res_call_done(c, false, "the domain is not defined here and defining it failed: %.200s", r.text);
 	return vm_boot(c);
 }
 
@@ -316,16 +304,16 @@ static int vm_online_checked(struct res_call *c)
 
 	free(r.data);
 	if (!ok)
-		return vm_done(c, false, "cannot ask the hypervisor: %.200s", r.text);
+		return res_call_done(c, false, "cannot ask the hypervisor: %.200s", r.text);
 	if (st == RES_VIRT_ST_RUNNING || st == RES_VIRT_ST_PAUSED)
-		return vm_done(c, true, "already running on this node: adopted");
+		return res_call_done(c, true, "already running on this node: adopted");
 	if (st == RES_VIRT_ST_ABSENT) {
 		struct res_virt_req req = { .op = RES_VIRT_DEFINE };
 		char *xml = vm_xml(c);
 		int rc;
 
 		if (xml == NULL)
-			return vm_done(c, false, "the domain is not defined on this node (is its vm-config online?)");
+			return res_call_done(c, false, "the domain is not defined on this node (is its vm-config online?)");
 		req.xml = xml;
 		rc = vm_send(c, NULL, &req, vm_defined);
 		free(xml);
@@ -352,10 +340,10 @@ static int vm_stopped(struct res_call *c)
 	ok = ok && (r.ok || gone);
 	free(r.data);
 	if (!ok)
-		return vm_done(c, false, "%.200s", r.text);
+		return res_call_done(c, false, "%.200s", r.text);
 	if (c->stage == ST_SAVE)
-		return vm_done(c, true, "memory state saved to %s/%s.save", prop(c, "state_dir", ""), c->res);
-	return vm_done(c, true, r.forced ? "turned off after the shutdown timeout" : "%s",
+		return res_call_done(c, true, "memory state saved to %s/%s.save", prop(c, "state_dir", ""), c->res);
+	return res_call_done(c, true, r.forced ? "turned off after the shutdown timeout" : "%s",
 		       r.forced ? "" : (r.text[0] ? r.text : "stopped"));
 }
 
@@ -370,12 +358,12 @@ static int vm_stop_checked(struct res_call *c)
 
 	free(r.data);
 	if (ok && (st == RES_VIRT_ST_ABSENT || st == RES_VIRT_ST_SHUTOFF))
-		return vm_done(c, true, "not running");
+		return res_call_done(c, true, "not running");
 	memset(&req, 0, sizeof(req));
 	req.name = vm_name(c);
 	if (strcmp(how, "save") == 0) {
 		if (prop(c, "state_dir", "")[0] != '/')
-			return vm_done(c, false, "cannot save: the cluster property vm_state_dir is not set");
+			return res_call_done(c, false, "cannot save: the cluster property vm_state_dir is not set");
 		save_path(c, p, sizeof(p));
 		req.op = RES_VIRT_SAVE;
 		req.path = p;
@@ -414,20 +402,20 @@ static int vm_health_checked(struct res_call *c)
 
 	free(r.data);
 	if (!ok)
-		return vm_done(c, false, "%.200s", r.text);
+		return res_call_done(c, false, "%.200s", r.text);
 	if (r.op == RES_VIRT_AGENT_PING)
-		return vm_done(c, true, "the guest agent answers");
+		return res_call_done(c, true, "the guest agent answers");
 	switch (st) {
 	case RES_VIRT_ST_RUNNING:
-		return vm_done(c, true, "running");
+		return res_call_done(c, true, "running");
 	case RES_VIRT_ST_PAUSED:
 		if (why == RES_VIRT_R_IO_ERROR)
-			return vm_done(c, false, "paused on a disk I/O error");
-		return vm_done(c, true, "paused (%s)", res_virt_reason_to_str(why));
+			return res_call_done(c, false, "paused on a disk I/O error");
+		return res_call_done(c, true, "paused (%s)", res_virt_reason_to_str(why));
 	case RES_VIRT_ST_ABSENT:
-		return vm_done(c, false, "the domain is gone from this node");
+		return res_call_done(c, false, "the domain is gone from this node");
 	default:
-		return vm_done(c, false, "not running (%s)", res_virt_reason_to_str(why));
+		return res_call_done(c, false, "not running (%s)", res_virt_reason_to_str(why));
 	}
 }
 
@@ -468,13 +456,13 @@ static int vm_migrated(struct res_call *c)
 	c->stats.data_total = r.job.data_total;
 	c->stats.data_processed = r.job.data_processed;
 	if (!ok)
-		return vm_done(c, false, "%.200s", r.text);
+		return res_call_done(c, false, "%.200s", r.text);
 	mib(r.job.data_processed, m, sizeof(m));
 	if (r.job.downtime_ms >= 0)
 		snprintf(d, sizeof(d), "%lld ms", (long long)r.job.downtime_ms);
 	else
 		snprintf(d, sizeof(d), "unknown");
-	return vm_done(c, true, "%.2f s total, downtime %s, %s transferred", (double)r.took_us / 1e6, d, m);
+	return res_call_done(c, true, "%.2f s total, downtime %s, %s transferred", (double)r.took_us / 1e6, d, m);
 }
 
 static int vm_live(struct res_call *c)
@@ -528,7 +516,7 @@ static int quick_next(struct res_call *c, const struct res_virt_result *r)
 	switch (c->stage) {
 	case ST_SAVE:
 		if (!r->ok)
-			return vm_done(c, false, "cannot save the memory state: %.200s", r->text);
+			return res_call_done(c, false, "cannot save the memory state: %.200s", r->text);
 		req.op = RES_VIRT_RESTORE;
 		req.path = p;
 		c->stage = ST_REMOTE_RESTORE;
@@ -543,7 +531,7 @@ static int quick_next(struct res_call *c, const struct res_virt_result *r)
 		req.xml = xml ? xml : "";
 		c->stage = ST_REMOTE_DEFINE;
 		rc = xml ? vm_send(c, c->target, &req, quick_step)
-			 : vm_done(c, true, "restored on the target (no XML to make it persistent there)");
+			 : res_call_done(c, true, "restored on the target (no XML to make it persistent there)");
 		free(xml);
 		return rc;
 	case ST_REMOTE_DEFINE:
@@ -555,14 +543,14 @@ static int quick_next(struct res_call *c, const struct res_virt_result *r)
 	case ST_UNDEFINE:
 		c->stats.valid = true;
 		c->stats.downtime_ms = -1;
-		return vm_done(c, true, "saved here and restored on the target");
+		return res_call_done(c, true, "saved here and restored on the target");
 	case ST_LOCAL_RESTORE:
 		if (r->ok)
 			unlink(p);
-		return vm_done(c, false, "%s; %s", c->text,
+		return res_call_done(c, false, "%s; %s", c->text,
 			       r->ok ? "restored on this node" : "restoring it here failed too; its state is kept");
 	default:
-		return vm_done(c, false, "quick migration: lost track (stage %d)", c->stage);
+		return res_call_done(c, false, "quick migration: lost track (stage %d)", c->stage);
 	}
 }
 
@@ -583,11 +571,11 @@ static int vm_migrate(struct res_call *c)
 	char p[4096];
 
 	if (c->target == NULL || c->target[0] == '\0')
-		return vm_done(c, false, "no URI for the target's hypervisor");
+		return res_call_done(c, false, "no URI for the target's hypervisor");
 	if (c->mode != 2 /* RES_MIG_QUICK */)
 		return vm_live(c);
 	if (prop(c, "state_dir", "")[0] != '/')
-		return vm_done(c, false, "quick migration needs the cluster property vm_state_dir (a shared directory)");
+		return res_call_done(c, false, "quick migration needs the cluster property vm_state_dir (a shared directory)");
 	memset(&req, 0, sizeof(req));
 	save_path(c, p, sizeof(p));
 	req.op = RES_VIRT_SAVE;
