@@ -7,6 +7,7 @@
  * migration. The apply side (cd_db_vm.c) checks again what depends on the
  * order of writes.
  */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,12 +130,38 @@ static int xml_checks(struct req *r, const char *name, const char *xml, struct r
 	return rc < 0 ? cd_req_err(r, rc, "%s", err) : 0;
 }
 
+/* The XML with a <uuid> after its <name> when it has none: a domain keeps
+ * one identity on every node (libvirt ties snapshots to it). NULL: no
+ * change needed or possible. */
+static char *pin_uuid(const char *xml, const struct res_vmxml *x)
+{
+	char uuid[40] = "", *out;
+	const char *end = strstr(xml, "</name>");
+	FILE *f;
+
+	if (x->uuid[0] || end == NULL)
+		return NULL;
+	f = fopen("/proc/sys/kernel/random/uuid", "r");
+	if (f == NULL)
+		return NULL;
+	if (fgets(uuid, sizeof(uuid), f) == NULL)
+		uuid[0] = '\0';
+	fclose(f);
+	uuid[strcspn(uuid, "\n")] = '\0';
+	if (strlen(uuid) != 36)
+		return NULL;
+	end += strlen("</name>");
+	if (asprintf(&out, "%.*s<uuid>%s</uuid>%s", (int)(end - xml), xml, uuid, end) < 0)
+		return NULL;
+	return out;
+}
+
 static void cmd_create(struct req *r)
 {
 	const char *name = cd_req_arg(r, 0), *xml = cd_req_arg(r, 1), *grp = cd_req_arg(r, 2);
 	const char *pref = cd_req_arg(r, 3), *opts = cd_req_arg(r, 4);
 	struct res_vmxml *x = NULL;
-	char err[ERRLEN], mem[64], reply[256];
+	char err[ERRLEN], mem[64], reply[256], *pinned;
 	struct cm_sb o;
 	struct cm_msg w;
 	bool start = true;
@@ -160,7 +187,10 @@ static void cmd_create(struct req *r)
 			 (unsigned long long)x->memory_mib);
 		cm_sb_puts(&o, mem);
 	}
+	pinned = pin_uuid(xml, x);
 	res_vmxml_free(x);
+	if (pinned)
+		xml = pinned;
 	cm_msg_init(&w, CM_MSG_WRITE);
 	cm_msg_add_int(&w, CM_OP_VM_CREATE);
 	cm_msg_add_int(&w, start);
@@ -173,6 +203,7 @@ static void cmd_create(struct req *r)
 	snprintf(reply, sizeof(reply), "{\"vm\":\"%s\",\"group\":\"%s\"}", name, grp[0] ? grp : name);
 	submit_reply(r, &w, reply);
 	cm_sb_free(&o);
+	free(pinned);
 }
 
 static void write_named(struct req *r, int op, const char *name, const char *arg)

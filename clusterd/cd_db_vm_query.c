@@ -159,6 +159,21 @@ static struct res_vmxml *parsed(struct cd_db *db, const char *vm)
 	return x;
 }
 
+/* The vm resource's state, or Failed when it cannot start because another
+ * resource of its group failed (its vm-config could not be defined). */
+static const char *vm_state(const struct res_model *m, int ri)
+{
+	const struct res_resource *r = &m->res[ri];
+	const struct res_group *g = &m->groups[r->group];
+	int k;
+
+	if (r->state == RES_S_OFFLINE && g->want_online)
+		for (k = 0; k < g->nres; k++)
+			if (m->res[g->res[k]].state == RES_S_FAILED && !m->res[g->res[k]].restart_wanted)
+				return res_state_to_str(RES_S_FAILED);
+	return res_state_to_str(r->state);
+}
+
 static void vm_summary(struct cd_db *db, const struct res_model *m, int ri, const struct res_vmxml *x,
 		       struct cm_jw *w)
 {
@@ -167,12 +182,20 @@ static void vm_summary(struct cd_db *db, const struct res_model *m, int ri, cons
 
 	cm_jw_kv_str(w, "name", r->name);
 	cm_jw_kv_str(w, "group", g->name);
-	cm_jw_kv_str(w, "state", g->mig_running ? "Migrating" : res_state_to_str(r->state));
+	cm_jw_kv_str(w, "state", g->mig_running ? "Migrating" : vm_state(m, ri));
 	cm_jw_kv_str(w, "owner", node_name(m, g->owner));
 	cm_jw_kv_str(w, "node", r->state == RES_S_OFFLINE ? "" : node_name(m, r->node));
 	cm_jw_kv_int(w, "memory_mb", x ? (int64_t)x->memory_mib : 0);
 	cm_jw_kv_int(w, "vcpus", x ? x->vcpus : 0);
-	cm_jw_kv_str(w, "reason", r->reason);
+	{
+		int k;
+		const char *why = r->reason;
+
+		for (k = 0; k < g->nres; k++)
+			if (m->res[g->res[k]].state == RES_S_FAILED)
+				why = m->res[g->res[k]].reason;
+		cm_jw_kv_str(w, "reason", why);
+	}
 	last_job(db, r->name, w);
 }
 

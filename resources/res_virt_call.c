@@ -166,6 +166,13 @@ static int shutdown_check(struct res_virt *v, struct vreq *r)
 	char t[32];
 
 	if (res_virt_dom_state(r->dom, &r->res.state, &r->res.reason) < 0) {
+		if (virt_err_is(VIR_ERR_NO_DOMAIN)) {
+			/* a transient domain is gone once it is off */
+			virResetLastError();
+			r->res.state = RES_VIRT_ST_ABSENT;
+			res_virt_okf(r, "shut down domain '%s' (it was transient: it is gone)", r->name);
+			return 1;
+		}
 		res_virt_fail(v, r, "shut down");
 		return 1;
 	}

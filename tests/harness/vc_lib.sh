@@ -195,6 +195,7 @@ vc_load() {
 	# not say has none (the caller's environment does not count)
 	VC_SAN=0
 	VC_LIBVIRT=0
+	VC_SHARED=
 	# shellcheck source=/dev/null
 	source "$VC_DIR/env"
 	[[ -n ${VC_PREFIX:-} && -n ${VC_SLOT:-} && -n ${VC_NODES:-} ]] || {
@@ -541,6 +542,7 @@ vc__cluster_create() {
 				return 1
 			}
 		done
+		vc__libvirt_conf "$VC_DIR/cluster/clusterd.conf" || return 1
 	fi
 }
 
@@ -978,6 +980,67 @@ vc__libvirt_prepare() {
 		migration_address = "$ip"
 		migration_host = "$ip"
 	EOF
+}
+
+# vc__libvirt_conf FILE: with libvirt, clusterd reaches its own node's
+# libvirtd by TCP (its unix socket is in the node's private /run, which
+# clusterd shares, but TCP is what the peers use too, and one URI form for
+# both keeps the logs readable). clusterd replaces {addr} with the node's
+# own address, so the one file fits every node. A clusterd that does not
+# know the key refuses to start ("unknown setting"): then it is left out,
+# with a note.
+vc__libvirt_conf() {
+	local f=$1
+	vc_libvirt_enabled || return 0
+	grep -q '^libvirt_uri' -- "$f" && return 0
+	if ! grep -aq 'libvirt_uri' -- "$VC_CLUSTERD" 2>/dev/null; then
+		vc_info "clusterd ($VC_CLUSTERD) does not know libvirt_uri; not writing it to clusterd.conf"
+		return 0
+	fi
+	printf '# vcluster: every node reaches libvirtd by TCP (harness only)\nlibvirt_uri = qemu+tcp://{addr}/system\n' >>"$f"
+}
+
+# The shared directory (VC_LIBVIRT=1): what a real cluster has on NFS or a
+# cluster file system, for VM disks, saved memory state and console logs.
+# It must be at the same path in every node and in the host; the nodes
+# overlay /etc and /var and mount a tmpfs on /run, so it lives under /tmp
+# (VC_SHARED_ROOT), which they see as the host does. It must also support
+# O_DIRECT (QEMU cache='none'): tmpfs does only from Linux 6.6. Named by the
+# run's prefix, recorded in env as VC_SHARED, removed by down.
+vc__shared_path() { printf '%s/vcluster-%s-shared\n' "${VC_SHARED_ROOT:-/tmp}" "$VC_PREFIX"; }
+
+vc__shared_create() {
+	[[ -n ${VC_SHARED:-} ]] || return 0
+	mkdir -p -- "$VC_SHARED" "$VC_SHARED/state" || {
+		vc_err "cannot create the shared directory $VC_SHARED"
+		return 1
+	}
+	chmod 0755 -- "$VC_SHARED"
+}
+
+# vc__shared_remove: only a directory of the form vc__shared_path makes,
+# and nothing mounted below it.
+vc__shared_remove() {
+	local d=${VC_SHARED:-}
+	[[ -n $d && -d $d ]] || return 0
+	if [[ $d != /*/vcluster-"$VC_PREFIX"-shared ]]; then
+		vc_err "VC_SHARED=$d is not a shared dir of run $VC_PREFIX; not removing it"
+		return 1
+	fi
+	if awk -v d="$d/" 'index($5 "/", d) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+		vc_err "$d has mounts below it; not removing it"
+		return 1
+	fi
+	rm -rf --one-file-system -- "$d"
+}
+
+# vc_shared: print the run's shared directory (fails without libvirt).
+vc_shared() {
+	if [[ -z ${VC_SHARED:-} ]]; then
+		vc_err "this run has no shared directory (up --libvirt or VC_LIBVIRT=1)"
+		return 1
+	fi
+	printf '%s\n' "$VC_SHARED"
 }
 
 # QEMU capabilities. At start, libvirt's qemu driver probes every
@@ -1455,6 +1518,7 @@ vc__write_env() {
 		printf 'VC_NAME=%q\nVC_CLUADMIN=%q\nVC_CLUSTERD=%q\n' "$VC_NAME" "$VC_CLUADMIN" "$VC_CLUSTERD"
 		printf 'VC_SAN=%q\nVC_WITNESS_MB=%q\nVC_SCRATCH_MB=%q\n' "$VC_SAN" "$VC_WITNESS_MB" "$VC_SCRATCH_MB"
 		printf 'VC_LIBVIRT=%q\n' "$VC_LIBVIRT"
+		printf 'VC_SHARED=%q\n' "${VC_SHARED:-}"
 	} >"$VC_DIR/env.tmp" && mv -f -- "$VC_DIR/env.tmp" "$VC_DIR/env"
 }
 
@@ -1557,7 +1621,10 @@ vc_up() {
 	fi
 	vc__new_run || return 1
 	export VC_DIR
+	VC_SHARED=
+	! vc_libvirt_enabled || VC_SHARED=$(vc__shared_path)
 	vc__write_env || return 1
+	vc__shared_create || return 1
 	vc_info "run $VC_PREFIX, slot $VC_SLOT (198.18.$VC_SLOT.0/24 cluster, 198.19.$VC_SLOT.0/24 storage), dir $VC_DIR"
 	vc__net_create || {
 		vc_err "network setup failed"
@@ -1640,6 +1707,7 @@ vc_up() {
 # partial after a failed up). Safe to run twice.
 vc_down() {
 	local ns nss=() p all=() rc=0 owner
+	VC_SHARED=
 	if [[ -f $VC_DIR/env ]]; then
 		# shellcheck source=/dev/null
 		source "$VC_DIR/env"
@@ -1694,6 +1762,8 @@ vc_down() {
 		rm -f -- "$VC_ROOT/default"
 	fi
 	((rc == 0)) || return 1
+	# every QEMU is dead by now: its disks and console logs can go
+	vc__shared_remove || return 1
 	# Nothing of ours may be mounted below the run dir (the node mounts
 	# lived in the nodes' own namespaces); refuse rm -rf if anything is.
 	if awk -v d="$VC_DIR/" 'index($5 "/", d) == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
