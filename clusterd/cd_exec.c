@@ -437,13 +437,20 @@ static void check_done(struct xcall *k)
 	char text[RES_TEXT_MAX + 16];
 	bool ok = k->c.ok, is_alive = k->is_alive;
 
+	bool outside = k->c.by_operator;
+
 	snprintf(text, sizeof(text), "%s: %s", is_alive ? "is_alive" : "looks_alive", k->c.text);
 	r->check_call = NULL;
 	free(k);
-	if (ok)
+	if (ok) {
 		health_arm(r, is_alive);
-	else
+	} else if (outside) {
+		health_stop(r);
+		r->online = false;
+		report(r->x, r->name, r->gen, RES_OP_STOPPED, false, text);
+	} else {
 		health_fail(r, text);
+	}
 }
 
 /* ---- operations ---- */

@@ -49,6 +49,7 @@ struct cd_vm {
 	char migs[MAX_MIGS][CM_NAME_MAX];   /* migrations running here */
 	qb_loop_timer_handle timer;
 	struct cd_vm_snap snaps[MAX_SNAPS];
+	unsigned ticks;
 	uint64_t facts_ticket;
 	int facts_fd;
 	bool facts_sent;
@@ -261,6 +262,8 @@ static void progress_timer(void *data)
 	struct cd_vm *v = cd->vm;
 	int i;
 
+	if (++v->ticks % 10 == 0)
+		res_vhub_ping(v->hub); /* every 5 s */
 	for (i = 0; i < MAX_MIGS; i++) {
 		struct res_virt_job job;
 		uint64_t t;

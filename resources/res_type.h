@@ -83,6 +83,7 @@ struct res_call {
 	 * give up what the call waits for. NULL: nothing to do. */
 	void (*release)(struct res_call *c);
 	struct res_stats stats;          /* [out] migrate */
+	bool by_operator;                /* [out] health check: stopped by someone else, not failed */
 	/* [out] with RES_CALL_DONE */
 	bool ok;
 	char text[RES_TEXT_MAX];

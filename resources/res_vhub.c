@@ -58,6 +58,7 @@ struct res_vhub *res_vhub_new(const char *local_uri, char *err, size_t errlen)
 		}
 	}
 	h->next_id = 1;
+	res_vhub_ping(h); /* connect the event backend now */
 	return h;
 }
 
@@ -309,4 +310,15 @@ bool res_vhub_busy(const struct res_vhub *h, const char *name)
 		if (!t->done && !t->forgotten && strcmp(t->name, name) == 0)
 			return true;
 	return false;
+}
+
+void res_vhub_ping(struct res_vhub *h)
+{
+	struct res_virt_req req = { .op = RES_VIRT_DOMAINS };
+	uint64_t id;
+
+	if (h->pending[0] > 0)
+		return;
+	if (res_virt_submit(h->local[0], &req, &id) == 0)
+		h->pending[0]++; /* its result has no ticket: drain() drops it */
 }

@@ -56,6 +56,11 @@ int res_vhub_progress(struct res_vhub *h, uint64_t ticket, struct res_virt_job *
 /* The next lifecycle event of the local hypervisor: 0 or -EAGAIN. */
 int res_vhub_next_event(struct res_vhub *h, struct res_virt_event *ev);
 
+/* Keep the event connection open: a cheap request to the backend that
+ * receives the lifecycle events (it connects, or reconnects after libvirtd
+ * restarted, on a request). Call every few seconds. */
+void res_vhub_ping(struct res_vhub *h);
+
 /* Whether domain name is the subject of a request in flight (events about
  * it then come from that request, not from outside). */
 bool res_vhub_busy(const struct res_vhub *h, const char *name);

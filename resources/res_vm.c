@@ -271,18 +271,25 @@ static int vm_boot(struct res_call *c)
 	struct res_virt_req req;
 	char p[4096];
 
+	char *xml = NULL;
+	int rc;
+
 	memset(&req, 0, sizeof(req));
 	if (have_save(c)) {
 		save_path(c, p, sizeof(p));
 		req.op = RES_VIRT_RESTORE;
 		req.path = p;
+		/* the cluster's XML: the image's own drops details (append='on') */
+		req.xml = xml = vm_xml(c);
 		c->stage = ST_RESTORE;
 	} else {
 		req.op = RES_VIRT_START;
 		req.name = vm_name(c);
 		c->stage = ST_START;
 	}
-	return vm_send(c, NULL, &req, vm_started);
+	rc = vm_send(c, NULL, &req, vm_started);
+	free(xml);
+	return rc;
 }
 
 static int vm_defined(struct res_call *c)
@@ -415,6 +422,9 @@ static int vm_health_checked(struct res_call *c)
 	case RES_VIRT_ST_ABSENT:
 		return res_call_done(c, false, "the domain is gone from this node");
 	default:
+		/* shut down, turned off or saved while the cluster did nothing to
+		 * it: someone else did (its event was missed) */
+		c->by_operator = why == RES_VIRT_R_SHUTDOWN || why == RES_VIRT_R_DESTROYED || why == RES_VIRT_R_SAVE;
 		return res_call_done(c, false, "not running (%s)", res_virt_reason_to_str(why));
 	}
 }
@@ -495,13 +505,19 @@ static int quick_restore_here(struct res_call *c, const char *why)
 	struct res_virt_req req;
 	char p[4096];
 
+	char *xml = vm_xml(c);
+	int rc;
+
 	memset(&req, 0, sizeof(req));
 	save_path(c, p, sizeof(p));
 	req.op = RES_VIRT_RESTORE;
 	req.path = p;
+	req.xml = xml;
 	cm_strlcpy(c->text, why, sizeof(c->text));
 	c->stage = ST_LOCAL_RESTORE;
-	return vm_send(c, NULL, &req, quick_step);
+	rc = vm_send(c, NULL, &req, quick_step);
+	free(xml);
+	return rc;
 }
 
 static int quick_next(struct res_call *c, const struct res_virt_result *r)
@@ -519,8 +535,11 @@ static int quick_next(struct res_call *c, const struct res_virt_result *r)
 			return res_call_done(c, false, "cannot save the memory state: %.200s", r->text);
 		req.op = RES_VIRT_RESTORE;
 		req.path = p;
+		req.xml = xml = vm_xml(c);
 		c->stage = ST_REMOTE_RESTORE;
-		return vm_send(c, c->target, &req, quick_step);
+		rc = vm_send(c, c->target, &req, quick_step);
+		free(xml);
+		return rc;
 	case ST_REMOTE_RESTORE:
 		if (!r->ok) {
 			snprintf(why, sizeof(why), "restoring on the target failed: %.200s", r->text);

@@ -105,7 +105,7 @@ cnt_restarted() {
 cnt_resumed_in() {
 	[[ $(boots_after "$1" "$2") == 0 ]] &&
 		cnts_after "$1" "$2" | awk -v lo="$3" -v hi="$4" -v last="${5:-999999999}" '
-			st == 0 && $1 >= last { next }
+			st == 0 && ($1 < lo || $1 > hi) && $1 >= last { next }
 			st == 0 { if ($1 < lo || $1 > hi) exit 1; st = 1; prev = $1; n = 1; next }
 			$1 != prev + 1 { exit 1 }
 			{ prev = $1; n++ }
