@@ -73,6 +73,8 @@ static const char usage_text[] =
 	"                                   (FILE - reads standard input); started unless\n"
 	"                                   --no-start\n"
 	"  vm delete NAME                   delete a stopped VM with its group and resources\n"
+	"  vm edit NAME --xml FILE          replace the domain XML of a stopped VM (same checks as create)\n"
+
 	"  vm start NAME [--wait]           start it (restores the memory saved by vm save)\n"
 	"  vm stop NAME [--wait]            turn it off\n"
 	"  vm shutdown NAME [--wait]        ACPI shutdown; turned off after shutdown_timeout_s\n"

@@ -71,6 +71,7 @@ enum {
 	V_CREATE = 1 << 1,   /* --xml, --group, --preferred, --offline-action, --no-start */
 	V_MIGRATE = 1 << 2,  /* --to, --live|--quick|--move, --no-wait, --cancel */
 	V_SNAPNAME = 1 << 3, /* --name */
+	V_XML = 1 << 4,      /* --xml (edit) */
 };
 
 struct vargs {
@@ -99,6 +100,7 @@ static int run_create(const struct cli_opts *o, const struct vcmd *c, struct var
 static int run_lifecycle(const struct cli_opts *o, const struct vcmd *c, struct vargs *a);
 static int run_migrate(const struct cli_opts *o, const struct vcmd *c, struct vargs *a);
 static int run_snapshot(const struct cli_opts *o, const struct vcmd *c, struct vargs *a);
+static int run_edit(const struct cli_opts *o, const struct vcmd *c, struct vargs *a);
 static void render_created(const struct cm_jv *v);
 static void render_list(const struct cm_jv *v);
 static void render_show(const struct cm_jv *v);
@@ -111,6 +113,7 @@ static const struct vcmd cmds[] = {
 	  "NAME --xml FILE [--group G] [--preferred N1,N2] [--offline-action shutdown|save|off] [--no-start] [--wait]",
 	  run_create, CM_CMD_VM_CREATE, NULL, render_created },
 	{ "delete", 1, 0, "NAME", run_simple, CM_CMD_VM_DELETE, NULL, cli_render_ok },
+	{ "edit", 1, V_XML, "NAME --xml FILE", run_edit, CM_CMD_VM_EDIT, NULL, cli_render_ok },
 	{ "list", 0, 0, "", run_simple, CM_CMD_VM_LIST, NULL, render_list },
 	{ "show", 1, 0, "NAME", run_simple, CM_CMD_VM_SHOW, NULL, render_show },
 	{ "start", 1, V_WAIT, "NAME [--wait]", run_lifecycle, CM_CMD_VM_START, "Online", cli_render_ok },
@@ -278,7 +281,7 @@ static int parse_args(const struct vcmd *c, int argc, char **argv, struct vargs 
 
 			if ((f & V_WAIT) && is_opt(w, "--wait"))
 				a->wait = true;
-			else if ((f & V_CREATE) && cli_opt_value(argc, argv, &i, "--xml", &a->xml, &bad))
+			else if ((f & (V_CREATE | V_XML)) && cli_opt_value(argc, argv, &i, "--xml", &a->xml, &bad))
 				;
 			else if ((f & V_CREATE) && cli_opt_value(argc, argv, &i, "--group", &a->group, &bad))
 				;
@@ -330,6 +333,8 @@ static int parse_args(const struct vcmd *c, int argc, char **argv, struct vargs 
 		if (a->no_start && a->wait)
 			return usage_of(c, "--wait waits for the VM to start: it does not go with --no-start");
 	}
+	if ((c->flags & V_XML) && a->xml == NULL)
+		return usage_of(c, "vm edit needs --xml FILE, the new libvirt domain XML");
 	if ((c->flags & V_MIGRATE) && a->cancel && (a->to || a->mode || a->no_wait))
 		return usage_of(c, "--cancel takes no other option");
 	return 0;
@@ -649,6 +654,22 @@ static int run_create(const struct cli_opts *o, const struct vcmd *c, struct var
 	rc = wait_vm(o, start, a->pos[0], "Online", NULL);
 out:
 	cm_sb_free(&opts);
+	free(xml);
+	return rc;
+}
+
+/* A stopped VM's new domain XML (checked like at create). */
+static int run_edit(const struct cli_opts *o, const struct vcmd *c, struct vargs *a)
+{
+	const char *args[2];
+	char *xml;
+	int rc = read_xml(a->xml, &xml);
+
+	if (rc != CLI_OK)
+		return rc;
+	args[0] = a->pos[0];
+	args[1] = xml;
+	rc = cli_show(o, c->cmd, args, 2, c->render);
 	free(xml);
 	return rc;
 }

@@ -538,7 +538,7 @@ void cd_cmd_dispatch(struct cd *cd, qb_ipcs_connection_t *c, const struct cd_cli
 	case CM_CMD_QUORUM_SET: cmd_quorum_set(&r); break;
 	case CM_CMD_WITNESS_INIT: cmd_witness_init(&r); break;
 	case CM_CMD_GROUP_CREATE ... CM_CMD_NODE_CONFIRM_DOWN: cd_cmd_res(&r, cmd); break;
-	case CM_CMD_VM_CREATE ... CM_CMD_VM_JOB: cd_cmd_vm(&r, cmd); break;
+	case CM_CMD_VM_CREATE ... CM_CMD_VM_EDIT: cd_cmd_vm(&r, cmd); break;
 	default:
 		cd_req_err(&r, -CM_E_UNKNOWN_CMD, "unknown command %" PRId64 " (is cluadmin newer than clusterd?)", cmd);
 	}

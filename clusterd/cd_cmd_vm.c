@@ -206,6 +206,48 @@ static void cmd_create(struct req *r)
 	free(pinned);
 }
 
+/* A new domain XML for a stopped VM: the same checks as at creation. */
+static void cmd_edit(struct req *r)
+{
+	const char *name, *xml = cd_req_arg(r, 1);
+	struct res_vmxml *x = NULL;
+	char cfg[CM_NAME_MAX + 16], *old, *pinned = NULL;
+	struct res_vmxml *ox = NULL;
+	char err[ERRLEN];
+	struct cm_msg w;
+
+	if (need_vm(r, &name) < 0)
+		return;
+	if (xml == NULL) {
+		cd_req_err(r, -CM_E_ARGS, "vm edit needs the new domain XML");
+		return;
+	}
+	if (cd_req_can_write(r) < 0 || xml_checks(r, name, xml, &x) < 0) {
+		res_vmxml_free(x);
+		return;
+	}
+	/* keep the VM's identity: its UUID, unless the new XML names one */
+	snprintf(cfg, sizeof(cfg), "%s-config", name);
+	old = cd_db_vm_xml(r->cd->db, cfg);
+	if (!x->uuid[0] && old && res_vmxml_parse(old, strlen(old), &ox, err, sizeof(err)) == 0 && ox->uuid[0] &&
+	    strstr(xml, "</name>")) {
+		const char *end = strstr(xml, "</name>") + strlen("</name>");
+
+		if (asprintf(&pinned, "%.*s<uuid>%s</uuid>%s", (int)(end - xml), xml, ox->uuid, end) < 0)
+			pinned = NULL;
+	}
+	res_vmxml_free(ox);
+	res_vmxml_free(x);
+	free(old);
+	cm_msg_init(&w, CM_MSG_WRITE);
+	cm_msg_add_int(&w, CM_OP_VM_XML);
+	cm_msg_add_str(&w, name);
+	cm_msg_add_str(&w, pinned ? pinned : xml);
+	cm_msg_add_str(&w, r->cl->user);
+	submit_reply(r, &w, NULL);
+	free(pinned);
+}
+
 static void write_named(struct req *r, int op, const char *name, const char *arg)
 {
 	struct cm_msg w;
@@ -444,6 +486,7 @@ void cd_cmd_vm(struct req *r, int64_t cmd)
 	case CM_CMD_VM_MIGRATE: cmd_migrate(r); break;
 	case CM_CMD_VM_CANCEL: cmd_cancel(r); break;
 	case CM_CMD_VM_SNAPSHOT: cmd_snapshot(r); break;
+	case CM_CMD_VM_EDIT: cmd_edit(r); break;
 	default: cmd_query(r, cmd); break;
 	}
 }

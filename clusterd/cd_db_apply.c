@@ -257,7 +257,7 @@ int cd_db_apply(struct cd_db *db, const struct cm_msg *w, const char *node,
 	case CM_OP_NODE_PAUSE: rc = op_node_pause(&a); break;
 	case CM_OP_EVENT: rc = op_event(&a); break;
 	case CM_OP_QUORUM_SET: rc = op_quorum_set(&a); break;
-	case CM_OP_GROUP_CREATE ... CM_OP_NODE_FACTS:
+	case CM_OP_GROUP_CREATE ... CM_OP_VM_XML:
 		rc = cd_db_res_apply(db, w, node, err, errlen);
 		break;
 	default:

@@ -492,7 +492,7 @@ static bool is_config_op(const struct cm_msg *w)
 		return cm_msg_int(w, 1, -1) != CM_OBJ_CLUSTER;
 	case CM_OP_GROUP_CREATE: case CM_OP_GROUP_DELETE: case CM_OP_RES_CREATE:
 	case CM_OP_RES_DELETE: case CM_OP_DEP_ADD: case CM_OP_DEP_REMOVE:
-	case CM_OP_VM_CREATE: case CM_OP_VM_DELETE:
+	case CM_OP_VM_CREATE: case CM_OP_VM_DELETE: case CM_OP_VM_XML:
 		return true;
 	default:
 		return false;

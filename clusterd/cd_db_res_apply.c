@@ -358,7 +358,7 @@ int cd_db_res_apply(struct cd_db *db, const struct cm_msg *w, const char *node, 
 	case CM_OP_RES_RESULT:
 	case CM_OP_FENCE_RESULT: return op_result(&c, op);
 	case CM_OP_TICK: return 0;
-	case CM_OP_VM_CREATE ... CM_OP_NODE_FACTS: return cd_db_vm_apply(db, w, node, err, errlen);
+	case CM_OP_VM_CREATE ... CM_OP_VM_XML: return cd_db_vm_apply(db, w, node, err, errlen);
 	default:
 		return refuse(&c, -CM_E_UNKNOWN_CMD, "unknown write operation%s%s", "", "");
 	}

@@ -221,6 +221,31 @@ static int op_vm_delete(struct vctx *c)
 	return event(c, "notice", name, "virtual machine '%s' deleted by %s", name, actor);
 }
 
+static int op_vm_xml(struct vctx *c)
+{
+	const char *name = cm_msg_str(c->w, 0), *xml = cm_msg_str(c->w, 1), *actor = cm_msg_str(c->w, 2);
+	char grp[CM_NAME_MAX], cfg[CM_NAME_MAX + 16];
+	int rc;
+
+	if (!name || !xml || !actor)
+		return refuse(c, -CM_E_PROTO, "malformed vm write%s", "");
+	if ((rc = vm_group(c, name, grp, sizeof(grp))) < 0)
+		return rc;
+	/* a defined domain would keep the old definition: only while offline */
+	if (row(c->db, "SELECT 1 FROM res_rt JOIN resources USING(name) WHERE grp = ?"
+		" AND NOT (state = 'Offline' OR (state = 'Failed' AND node = 0))", grp, NULL, NULL, 0))
+		return refuse(c, -CM_E_STATE, "virtual machine '%s' is not offline: stop it before editing its"
+			      " configuration", name);
+	cfg_name(name, cfg, sizeof(cfg));
+	{
+		const char *b[] = { xml, cfg };
+
+		if (exec(c, "UPDATE vm_xml SET xml = ? WHERE res = ?", 2, b) < 0)
+			return -CM_E_DB;
+	}
+	return event(c, "notice", name, "configuration of virtual machine '%s' replaced by %s", name, actor);
+}
+
 static int op_vm_offline(struct vctx *c)
 {
 	const char *name = cm_msg_str(c->w, 0), *mode = cm_msg_str(c->w, 1), *actor = cm_msg_str(c->w, 2);
@@ -537,6 +562,7 @@ int cd_db_vm_apply(struct cd_db *db, const struct cm_msg *w, const char *node, c
 	case CM_OP_VM_JOB_DONE: return op_job_done(&c);
 	case CM_OP_VM_PROGRESS: return op_progress(&c);
 	case CM_OP_NODE_FACTS: return op_facts(&c);
+	case CM_OP_VM_XML: return op_vm_xml(&c);
 	default: return refuse(&c, -CM_E_UNKNOWN_CMD, "unknown vm write%s", "");
 	}
 }

@@ -64,6 +64,7 @@ enum cm_cmd {
 	CM_CMD_VM_SNAPSHOT = 43,   /* name, action, snapshot, new name */
 	CM_CMD_VM_SNAPSHOT_LIST = 44, /* name */
 	CM_CMD_VM_JOB = 45,        /* job id */
+	CM_CMD_VM_EDIT = 46,       /* name, xml: replace the domain XML of a stopped VM */
 };
 
 /* Replicated writes: CM_MSG_WRITE ints[0]. Strings listed per op. */
@@ -97,6 +98,7 @@ enum cm_op {
 	CM_OP_VM_JOB_DONE = 26,   /* ints: op, job, ok; strs: text, snapshot xml, vm state */
 	CM_OP_VM_PROGRESS = 27,   /* ints: op, job, data_total, data_processed, data_remaining, elapsed_ms */
 	CM_OP_NODE_FACTS = 28,    /* ints: op, kvm; strs: node, networks, bridges */
+	CM_OP_VM_XML = 29,        /* name, xml, actor: a stopped VM's new domain XML */
 };
 /* CM_OP_RES_RESULT of a migration adds ints: total_ms, downtime_ms,
  * data_total, data_processed. */

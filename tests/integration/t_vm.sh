@@ -260,6 +260,22 @@ ensure_online node-loss vm1 && sec_node_loss
 V=n1
 ensure_online outside-shutdown vm1 && sec_shutdown
 
+# ---------------------------------------------------------------- editing the configuration
+sec_edit() {
+	local out rc
+	"$MKDOMXML" vm1 "$SHARED" --mem 96 >"$SHARED/vm1-96.xml" 2>/dev/null
+	ca "$V" --timeout "$MIG_S" vm stop vm1 --wait >/dev/null 2>&1
+	out=$(ca "$V" vm edit vm1 --xml "$SHARED/vm1-96.xml" 2>&1); rc=$?
+	chk vm-edit-offline "rc \$rc: \$out; \$(vj vm1 | jq -c '{memory_mb, state}')" eval '[ $rc = 0 ] && [ "$(vj vm1 | jq -r .memory_mb)" = 96 ]'
+	ca "$V" --timeout "$BOOT_S" vm start vm1 --wait >/dev/null 2>&1
+	chk vm-edit-applied-at-start "\$(vsum vm1)" it_wait "$BOOT_S" eval '[ "$(vstate vm1)" = Online ] && vvirsh "$(vowner vm1)" dumpxml vm1 | grep -q "<memory unit=.KiB.>98304</memory>"'
+	out=$(ca "$V" vm edit vm1 --xml "$SHARED/vm1-96.xml" 2>&1); rc=$?
+	chk vm-edit-refused-while-running "rc \$rc: \$out" eval '[ $rc != 0 ] && grep -q "not offline" <<<"$out"'
+	# the bad-input checks below want it offline, as the shutdown left it
+	ca "$V" --timeout "$MIG_S" vm stop vm1 --wait >/dev/null 2>&1
+}
+sec_edit
+
 # ---------------------------------------------------------------- drain
 D=n3
 mk=()

@@ -127,6 +127,17 @@ START_TEST(create_delete_one_write)
 	h = cd_db_hash(db);
 	ck_assert_int_lt(vm_create(db, 0, err, sizeof(err)), 0);
 	ck_assert(cd_db_hash(db) == h);
+	/* a new configuration while it is offline: taken */
+	cm_msg_init(&w, CM_MSG_WRITE);
+	cm_msg_add_int(&w, CM_OP_VM_XML);
+	cm_msg_add_str(&w, "vm1");
+	cm_msg_add_str(&w, "<domain type='qemu'><name>vm1</name><memory unit='MiB'>96</memory></domain>");
+	cm_msg_add_str(&w, "root");
+	ck_assert_int_eq(apply(db, &w, 1, err, sizeof(err)), 0);
+	x = cd_db_vm_xml(db, "vm1-config");
+	ck_assert_ptr_nonnull(strstr(x, ">96<"));
+	free(x);
+	h = cd_db_hash(db);
 	/* migrating a VM that is not running: refused with a reason */
 	cm_msg_init(&w, CM_MSG_WRITE);
 	cm_msg_add_int(&w, CM_OP_VM_MIGRATE);
@@ -190,6 +201,19 @@ START_TEST(migration_job_follows_the_core)
 	uint32_t node;
 
 	online(db);
+	{
+		struct cm_msg w;
+		uint64_t h = cd_db_hash(db);
+
+		/* no new configuration while it runs */
+		cm_msg_init(&w, CM_MSG_WRITE);
+		cm_msg_add_int(&w, CM_OP_VM_XML);
+		cm_msg_add_str(&w, "vm1");
+		cm_msg_add_str(&w, xml);
+		cm_msg_add_str(&w, "root");
+		ck_assert_int_eq(apply(db, &w, 1, err, sizeof(err)), -CM_E_STATE);
+		ck_assert(cd_db_hash(db) == h);
+	}
 	ck_assert_int_eq(migrate(db, 42, "n3", "live", err, sizeof(err)), 0);
 	m = cd_db_model(db);
 	ck_assert(m->groups[res_group_find(m, "vm1")].mig_running);
