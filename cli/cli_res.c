@@ -702,6 +702,7 @@ static int run_drain(const struct cli_opts *o, const struct rcmd *c, struct rarg
 	char names[160], text[256], *reply;
 	bool draining = true;
 	size_t left = 0;
+	long long since = (long long)time(NULL) * 1000 - 1000;
 	int rc;
 
 	if (!a->wait)
@@ -740,6 +741,8 @@ static int run_drain(const struct cli_opts *o, const struct rcmd *c, struct rarg
 	waiter_end_line(&w);
 	if (o->json)
 		cli_print_json(nv);
+	if (!o->json && !draining)
+		cli_vm_drain_report(o, node, since);
 	if (left == 0 && !draining) {
 		if (!o->json)
 			printf("node '%s' is drained (%.1f s)\n", node, waiter_elapsed_s(&w));

@@ -1016,3 +1016,26 @@ int cli_vm_main(const struct cli_opts *o, int argc, char **argv)
 		return usage_of(NULL, "unknown vm snapshot command '%s'", argv[2]);
 	return usage_of(NULL, "unknown vm command '%s'", argv[1]);
 }
+
+/* After a drain: each VM that left node since since_ms (wall clock), and
+ * how (its job's kind and report), one line each. */
+void cli_vm_drain_report(const struct cli_opts *o, const char *node, long long since_ms)
+{
+	const struct cm_jv *vms, *vm, *job;
+	struct cm_jv *v;
+	size_t i;
+
+	if (call_parse(o, CM_CMD_VM_LIST, NULL, 0, &v) != CLI_OK)
+		return;
+	vms = arr(v, "vms");
+	for (i = 0; vms && i < vms->nkids; i++) {
+		vm = &vms->kids[i];
+		job = obj(vm, "job");
+		if (job == NULL || strcmp(str(job, "from"), node) != 0 ||
+		    cm_jv_get_int(job, "started_ms", 0) < since_ms)
+			continue;
+		printf("  %-20s %s -> %s (%s): %s: %s\n", str(vm, "name"), node, str(job, "to"), str(job, "kind"),
+		       str(job, "state"), str(job, "text"));
+	}
+	cm_jv_free(v);
+}

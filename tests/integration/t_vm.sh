@@ -294,6 +294,7 @@ sec_drain() {
 	out=$(ca n1 --timeout $((2 * RECOVER_S)) node drain "$D" --wait 2>&1); rc=$?
 	drain_ms=$(($(it_now_ms) - t0))
 	chk drain-succeeds "rc \$rc: \$out" [ "$rc" = 0 ]
+	chk drain-reports-each-vm "\$out" eval '[ "$(grep -cE "^  d[123] .*\\(live\\): done: .*downtime" <<<"$out")" = 3 ]'
 	all_off() { local d; for d in d1 d2 d3; do online_off "$d" "$D" || return 1; done; }
 	chk drain-vms-elsewhere "\$(for d in d1 d2 d3; do vsum \$d; echo; done)" it_wait 20 all_off
 	for d in d1 d2 d3; do
