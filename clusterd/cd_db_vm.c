@@ -364,8 +364,11 @@ static int op_vm_cancel(struct vctx *c)
 		return refuse(c, -CM_E_PROTO, "malformed vm write%s", "");
 	if ((rc = vm_group(c, name, grp, sizeof(grp))) < 0)
 		return rc;
-	if (running_job(c->db, name, "'live','quick'", &id) < 0)
-		return refuse(c, -CM_E_STATE, "no migration of '%s' is under way", name);
+	if (running_job(c->db, name, "'quick'", &id) == 0)
+		return refuse(c, -CM_E_STATE, "a quick migration of '%s' cannot be cancelled: its memory is being"
+			      " saved and restored; it ends in a few seconds", name);
+	if (running_job(c->db, name, "'live'", &id) < 0)
+		return refuse(c, -CM_E_STATE, "no live migration of '%s' is under way", name);
 	return event(c, "notice", name, "migration of '%s' cancelled by %s", name, actor);
 }
 
@@ -576,7 +579,13 @@ static int mig_result(struct cd_db *db, const struct cm_msg *w)
 	int64_t id;
 	char b[4][32];
 
+	const struct res_model *m = cd_db_model(db);
+	int ri = m && vm ? res_resource_find(m, vm) : -1;
+
 	if (!vm || running_job(db, vm, "'live','quick'", &id) < 0)
+		return 0;
+	/* a result the policy core did not take (stale) ends nothing */
+	if (ri < 0 || m->groups[m->res[ri].group].mig_running)
 		return 0;
 	snprintf(b[0], sizeof(b[0]), "%lld", (long long)cm_msg_int(w, 4, 0));
 	snprintf(b[1], sizeof(b[1]), "%lld", (long long)cm_msg_int(w, 5, -1));
@@ -593,6 +602,20 @@ static int mig_result(struct cd_db *db, const struct cm_msg *w)
 	}
 	return job_end(db, id, ok ? "done" : (text && strstr(text, "cancel") ? "cancelled" : "failed"),
 		       text ? text : "", w->time_ms);
+}
+
+/* A fresh job id for a job the policy starts (drain, failback): the same on
+ * every replica. Administrators' ids are their node's clock * 256 + node. */
+static int64_t next_id(struct cd_db *db)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t id = 1;
+
+	if (sqlite3_prepare_v2(db->h, "SELECT COALESCE(MAX(id), 0) + 1 FROM vm_jobs", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return id;
 }
 
 /* The driver (vm) of a migration action, and its group's job. */
@@ -622,7 +645,7 @@ static int plan_jobs(struct cd_db *db, const struct res_model *m, const struct c
 		{
 			struct vctx c = { db, w, "", NULL, 0 };
 
-			if (job_insert(&c, (int64_t)w->time_ms * 256 + 128 + (int64_t)(i % 128), vm,
+			if (job_insert(&c, next_id(db), vm,
 				       res_mig_mode_to_str(a->mode), node_name_of(m, a->node),
 				       node_name_of(m, a->target), "", "policy") < 0)
 				return -CM_E_DB;

@@ -151,25 +151,25 @@ static void run_res_action(struct cd *cd, const struct res_model *m, enum res_op
 	char *extra[16];
 	char uri[600] = "";
 	struct cd_exec_req req;
-	size_t n = 0, i, nd = 0, ne;
+	size_t n = 0, i, nd = 0, ne, ns;
 	int rc;
 
+	/* vm types: the domain XML and the cluster's settings; first, because
+	 * the first of two equal keys counts (a one-shot offline_action) */
+	ne = cd->vm ? cd_vm_props(cd, r, extra, 16) : 0;
+	for (i = 0; i < ne; i++)
+		if (extra[i])
+			props[n++] = extra[i];
 	defs = cm_prop_defs(CM_OBJ_RESOURCE, &nd);
-	for (i = 0; i < nd && n < 64; i++) {
+	for (i = 0, ns = 0; i < nd && ns < 64; i++) {
 		char v[CM_VALUE_MAX];
 		bool set;
 
 		if (cd_db_prop_get(cd->db, CM_OBJ_RESOURCE, r->name, defs[i].name, v, sizeof(v), &set) < 0)
 			continue;
-		snprintf(store[n], sizeof(store[n]), "%s=%s", defs[i].name, v);
-		props[n] = store[n];
-		n++;
+		snprintf(store[ns], sizeof(store[ns]), "%s=%s", defs[i].name, v);
+		props[n++] = store[ns++];
 	}
-	/* vm types: the domain XML and the cluster's settings (later keys win) */
-	ne = cd->vm ? cd_vm_props(cd, r, extra, 16) : 0;
-	for (i = 0; i < ne; i++)
-		if (extra[i] && n < 80)
-			props[n++] = extra[i];
 	memset(&req, 0, sizeof(req));
 	if (op == RES_OP_MIGRATE && a) {
 		if (cd_vm_peer_uri(cd, a->target, uri, sizeof(uri)) < 0)
@@ -184,6 +184,10 @@ static void run_res_action(struct cd *cd, const struct res_model *m, enum res_op
 	req.props = props;
 	req.nprops = n;
 	req.timeout_ms = prop_int(cd, CM_OBJ_RESOURCE, r->name, "pending_timeout_s", 180) * 1000;
+	/* a live migration copies memory at the link's speed: an hour, then it
+	 * is aborted in libvirt (never just abandoned: res_vm.c) */
+	if (op == RES_OP_MIGRATE && req.timeout_ms < 3600 * 1000)
+		req.timeout_ms = 3600 * 1000;
 	req.looks_alive_ms = prop_int(cd, CM_OBJ_RESOURCE, r->name, "looks_alive_s", 5) * 1000;
 	req.is_alive_ms = prop_int(cd, CM_OBJ_RESOURCE, r->name, "is_alive_s", 60) * 1000;
 	rc = cd_exec_submit(cd->exec, &req);
@@ -267,6 +271,11 @@ static void reconcile(struct cd *cd)
 			run_res_action(cd, m, RES_OP_ONLINE, (int)i, r->gen, NULL);
 		else if (r->state == RES_S_OFFLINE_PENDING)
 			run_res_action(cd, m, RES_OP_OFFLINE, (int)i, r->gen, NULL);
+		else if (r->state == RES_S_ONLINE && !cd_exec_is_running(cd->exec, r->name) &&
+			 (!strcmp(r->type, "vm") || !strcmp(r->type, "vm-config")))
+			/* a VM outlives clusterd (libvirtd keeps it): watch it again;
+			 * its health check says if it is gone */
+			run_res_action(cd, m, RES_OP_MONITOR, (int)i, r->gen, NULL);
 		else if (r->state == RES_S_ONLINE && !cd_exec_is_running(cd->exec, r->name))
 			on_result(cd, r->name, r->gen, RES_OP_HEALTH, false, "not running on this node");
 	}

@@ -32,9 +32,10 @@
 #define MAX_MIGS 16
 #define MAX_SNAPS 16
 
-struct cd_vm_snap {                /* a snapshot job running here */
+struct cd_vm_snap {                /* a snapshot job run here */
 	struct cd *cd;
 	int64_t job;
+	bool done;                     /* its result is sent: not again while the job shows running */
 	uint64_t ticket;
 	int fd;
 	char vm[CM_NAME_MAX];
@@ -322,7 +323,7 @@ static int32_t snap_ready(int32_t fd, int32_t revents, void *data)
 	cd_log(r.ok ? LOG_INFO : LOG_WARNING, "snapshot job %lld of '%s': %s", (long long)s->job, s->vm, r.text);
 	snap_done(cd, s->job, r.ok, r.text, r.data);
 	res_virt_result_clear(&r);
-	s->job = 0;
+	s->done = true; /* the slot is freed once the job is no longer running */
 	return 0;
 }
 
@@ -356,6 +357,7 @@ static void snap_run(struct cd *cd, const struct cd_db_job *j)
 	}
 	v->snaps[i].cd = cd;
 	v->snaps[i].job = j->id;
+	v->snaps[i].done = false;
 	cm_strlcpy(v->snaps[i].vm, j->vm, sizeof(v->snaps[i].vm));
 	rc = res_vhub_submit(v->hub, NULL, &req, false, &v->snaps[i].ticket, &v->snaps[i].fd);
 	free(xml);
@@ -372,10 +374,19 @@ void cd_vm_db_changed(struct cd *cd)
 	const struct res_model *m = cd_db_model(cd->db);
 	struct cd_db_job jobs[64];
 	size_t n = 0, i;
+	int k;
 
 	if (cd->vm == NULL || cd->vm->hub == NULL || m == NULL || !cd_quorum_verdict(cd, NULL))
 		return;
 	cd_db_vm_jobs_running(cd->db, jobs, 64, &n);
+	for (k = 0; k < MAX_SNAPS; k++) {
+		bool running = false;
+
+		for (i = 0; i < n; i++)
+			running = running || jobs[i].id == cd->vm->snaps[k].job;
+		if (cd->vm->snaps[k].done && !running)
+			cd->vm->snaps[k].job = 0;
+	}
 	for (i = 0; i < n; i++) {
 		char cfg[CM_NAME_MAX + 16];
 		int ri;

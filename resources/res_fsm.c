@@ -397,6 +397,13 @@ static void ev_result(struct res_st *st)
 		 ev->text && ev->text[0] ? ": " : "");
 	if (ev->text && ev->text[0])
 		cm_strlcpy(why + strlen(why), ev->text, sizeof(why) - strlen(why));
+	if ((ev->op == RES_OP_HEALTH || ev->op == RES_OP_STOPPED) && m->groups[r->group].mig_running) {
+		/* a migration moves its domain away (the source undefines it): only
+		 * the migration's own result says how it ended */
+		res_note(st, 0, r->name, "resource '%s': %s during a migration ignored: %s", r->name,
+			 res_op_to_str(ev->op), ev->text ? ev->text : "");
+		return;
+	}
 	switch (ev->op) {
 	case RES_OP_ONLINE:
 		if (r->state != RES_S_ONLINE_PENDING)
@@ -411,8 +418,7 @@ static void ev_result(struct res_st *st)
 			res_failure(st, ev->res, why);
 		return;
 	case RES_OP_MIGRATE:
-		if (r->state == RES_S_ONLINE)
-			res_mig_result(st, ev->res);
+		res_mig_result(st, ev->res);
 		return;
 	case RES_OP_STOPPED:
 		if (r->state != RES_S_ONLINE)

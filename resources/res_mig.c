@@ -338,17 +338,39 @@ void res_mig_node_fenced(struct res_st *st, uint32_t node)
 {
 	struct res_model *m = st->m;
 	size_t i;
+	int k;
 
 	for (i = 0; i < m->ngroups; i++) {
 		struct res_group *g = &m->groups[i];
+		uint32_t to = g->mig_to;
+		char why[RES_REASON_MAX];
 
 		if (!g->mig_running || g->mig_from != node)
 			continue;
-		/* the VM may have switched over: recover it on the target */
-		g->move_to = g->mig_to;
-		res_note(st, 2, g->name, "group '%s': node '%s' was lost while migrating it to '%s': recovering"
-			 " it there", g->name, node_name(m, node), node_name(m, g->mig_to));
 		mig_clear(st, (int)i);
+		if (!res_node_usable(m, res_node_find(m, to)))
+			continue; /* lost too: fenced in turn, then recovered as usual */
+		/* the VM may have switched over: it must go there and nowhere
+		 * else, whatever placement would say (paused, memory, thresholds);
+		 * starting it there adopts a domain that runs */
+		snprintf(why, sizeof(why), "node '%s' was lost while migrating it to '%s': adopting it there",
+			 node_name(m, node), node_name(m, to));
+		res_note(st, 2, g->name, "group '%s': %s", g->name, why);
+		g->failed = false;
+		g->moving = g->failing_over = g->admin_move = false;
+		g->move_to = RES_NODE_ANY;
+		g->owner = to;
+		res_set_reason(st, RES_CH_GROUP, (int)i, g->reason, why);
+		for (k = 0; k < g->nres; k++) {
+			struct res_resource *r = &m->res[g->res[k]];
+
+			if (r->state == RES_S_FAILED) {
+				r->restart_wanted = r->keep_failed = r->stop_failed = false;
+				res_set_state(st, g->res[k], RES_S_OFFLINE, RES_NODE_ANY, why);
+			}
+			if (r->state == RES_S_OFFLINE)
+				res_set_state(st, g->res[k], RES_S_ONLINE_PENDING, to, why);
+		}
 	}
 }
 

@@ -270,6 +270,11 @@ void res_vhub_forget(struct res_vhub *h, uint64_t ticket)
 		ticket_free(t);
 		return;
 	}
+	/* its fd goes now; the record waits for the answer (a stuck libvirtd
+	 * must not cost an fd per abandoned check) */
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
 	t->forgotten = true;
 }
 

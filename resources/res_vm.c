@@ -36,6 +36,10 @@ enum { ST_CHECK = 1, ST_DEFINE, ST_START, ST_RESTORE, ST_SAVE, ST_REMOTE_RESTORE
 
 static void vm_release(struct res_call *c)
 {
+	/* a migration given up (timeout, superseded) must not go on in libvirt:
+	 * it could switch over after the cluster decided it stays here */
+	if (c->ticket && c->env && c->inst && c->inst->mig_ticket == c->ticket)
+		res_vhub_cancel(c->env, c->ticket);
 	if (c->ticket && c->env)
 		res_vhub_forget(c->env, c->ticket);
 	if (c->inst && c->inst->mig_ticket == c->ticket)
@@ -93,6 +97,19 @@ static int64_t prop_ms(const struct res_call *c, const char *key, int64_t def_s)
 static void save_path(const struct res_call *c, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s.save", prop(c, "state_dir", ""), c->res);
+}
+
+/* Put a stale saved state aside (never restore it over a changed disk). */
+static void drop_save(const struct res_call *c)
+{
+	char p[4096], q[4200];
+
+	if (prop(c, "state_dir", "")[0] != '/')
+		return;
+	save_path(c, p, sizeof(p));
+	snprintf(q, sizeof(q), "%s.stale", p);
+	if (access(p, F_OK) == 0)
+		rename(p, q);
 }
 
 static bool have_save(const struct res_call *c)
@@ -312,8 +329,10 @@ static int vm_online_checked(struct res_call *c)
 	free(r.data);
 	if (!ok)
 		return res_call_done(c, false, "cannot ask the hypervisor: %.200s", r.text);
-	if (st == RES_VIRT_ST_RUNNING || st == RES_VIRT_ST_PAUSED)
+	if (st == RES_VIRT_ST_RUNNING || st == RES_VIRT_ST_PAUSED) {
+		drop_save(c); /* it runs: a saved state of it is stale */
 		return res_call_done(c, true, "already running on this node: adopted");
+	}
 	if (st == RES_VIRT_ST_ABSENT) {
 		struct res_virt_req req = { .op = RES_VIRT_DEFINE };
 		char *xml = vm_xml(c);
@@ -350,6 +369,7 @@ static int vm_stopped(struct res_call *c)
 		return res_call_done(c, false, "%.200s", r.text);
 	if (c->stage == ST_SAVE)
 		return res_call_done(c, true, "memory state saved to %s/%s.save", prop(c, "state_dir", ""), c->res);
+	drop_save(c); /* stopped for good: the next start boots */
 	return res_call_done(c, true, r.forced ? "turned off after the shutdown timeout" : "%s",
 		       r.forced ? "" : (r.text[0] ? r.text : "stopped"));
 }
@@ -475,6 +495,16 @@ static int vm_migrated(struct res_call *c)
 	return res_call_done(c, true, "%.2f s total, downtime %s, %s transferred", (double)r.took_us / 1e6, d, m);
 }
 
+/* The migration's time is up: abort it in libvirt and wait for its answer
+ * (the executor allows a grace): it may still have switched over. */
+static int vm_mig_expire(struct res_call *c)
+{
+	if (c->ticket && c->env)
+		res_vhub_cancel(c->env, c->ticket);
+	c->next = vm_migrated;
+	return RES_CALL_WAIT; /* c->fd is still the request's */
+}
+
 static int vm_live(struct res_call *c)
 {
 	struct res_virt_req req;
@@ -491,8 +521,10 @@ static int vm_live(struct res_call *c)
 	req.max_downtime_ms = (uint64_t)strtoull(prop(c, "migration_max_downtime_ms", "0"), NULL, 10);
 	req.bandwidth_mibs = (uint64_t)strtoull(prop(c, "migration_bandwidth_mibs", "0"), NULL, 10);
 	rc = vm_send(c, NULL, &req, vm_migrated);
-	if (rc == RES_CALL_WAIT)
+	if (rc == RES_CALL_WAIT) {
 		c->inst->mig_ticket = c->ticket;
+		c->expire = vm_mig_expire;
+	}
 	return rc;
 }
 
@@ -539,6 +571,10 @@ static int quick_next(struct res_call *c, const struct res_virt_result *r)
 		c->stage = ST_REMOTE_RESTORE;
 		rc = vm_send(c, c->target, &req, quick_step);
 		free(xml);
+		if (rc != RES_CALL_WAIT) { /* the target is out of reach: back here */
+			snprintf(why, sizeof(why), "%.200s", c->text);
+			return quick_restore_here(c, why);
+		}
 		return rc;
 	case ST_REMOTE_RESTORE:
 		if (!r->ok) {

@@ -227,6 +227,29 @@ sec_node_loss() {
 	chk node-rejoins "$O2 is \$(state_of \$V $O2)" it_wait 60 eval '[ "$(up_count $V)" = 3 ]'
 }
 
+# ---------------------------------------------------------------- cancel, with a bandwidth bound
+# 2 MiB/s makes the live migration of 128 MiB last about a minute: long
+# enough to watch its progress and cancel it; the VM stays where it was
+sec_cancel() {
+	local src tgt out rc t0 off last
+	src=$(vowner vm1)
+	tgt=$(for n in n1 n2 n3; do [[ $n != "$src" ]] && { echo "$n"; break; }; done)
+	ca "$V" property set --resource vm1 migration_bandwidth_mibs 2 >/dev/null
+	read -r off last < <(con_mark vm1)
+	ca "$V" vm migrate vm1 --to "$tgt" --live --no-wait >/dev/null 2>&1
+	running() { [[ $(vj vm1 | jq -r '.job.state + " " + .job.kind') == "running live" ]] && (($(vj vm1 | jq -r .job.data_processed) > 0)); }
+	chk migrate-progress-reported "\$(vj vm1 | jq -c .job)" it_wait 20 running
+	t0=$(it_now_ms)
+	out=$(ca "$V" vm migrate vm1 --cancel 2>&1); rc=$?
+	ended() { [[ $(vj vm1 | jq -r .job.state) == cancelled ]]; }
+	chk migrate-cancel "rc \$rc: \$out; \$(vj vm1 | jq -c .job)" eval '[ $rc = 0 ] && it_wait 20 ended'
+	it_info "cancel -> job cancelled: $(($(it_now_ms) - t0)) ms; $(vj vm1 | jq -r .job.text)"
+	chk migrate-cancel-vm-stays "\$(vsum vm1)" eval 'it_wait 10 online_on vm1 '"$src"
+	it_wait 10 cnt_above vm1 $((last + 6)) "$off"
+	chk migrate-cancel-counter-goes-on "before: CNT $last; after: \$(cnt_summary vm1 $off)" cnt_continued vm1 "$off" "$last"
+	ca "$V" property unset --resource vm1 migration_bandwidth_mibs >/dev/null
+}
+
 # ---------------------------------------------------------------- shutdown from outside the cluster
 sec_shutdown() {
 	O3=$(vowner vm1)
@@ -257,6 +280,7 @@ ensure_online() {
 ensure_online restart vm1 && sec_restart
 ensure_online snapshot vm1 && sec_snapshot
 ensure_online node-loss vm1 && sec_node_loss
+ensure_online cancel vm1 && sec_cancel
 V=n1
 ensure_online outside-shutdown vm1 && sec_shutdown
 
@@ -275,6 +299,7 @@ sec_edit() {
 	ca "$V" --timeout "$MIG_S" vm stop vm1 --wait >/dev/null 2>&1
 }
 sec_edit
+
 
 # ---------------------------------------------------------------- drain
 D=n3
