@@ -53,6 +53,8 @@ int cli_cluster_create(const struct cli_opts *o, int argc, char **argv);
 /* group ..., resource ..., node drain|confirm-down (cli_res.c). argv[0] is
  * the noun. */
 bool cli_res_handles(const char *noun, const char *verb);
+/* Whether argv starts with verb ("list" or "snapshot create"); words: how many it took. */
+bool cli_verb_matches(const char *verb, int argc, char **argv, int *words);
 /* After a drain: how each VM left node since since_ms (wall clock). */
 void cli_vm_drain_report(const struct cli_opts *o, const char *node, long long since_ms);
 int cli_res_main(const struct cli_opts *o, int argc, char **argv);

@@ -768,17 +768,23 @@ static int run_drain(const struct cli_opts *o, const struct rcmd *c, struct rarg
 
 /* ---- entry ---- */
 
-static bool verb_matches(const struct rcmd *c, int argc, char **argv, int *words)
+/* Whether argv starts with verb (one word, or two separated by a space). */
+bool cli_verb_matches(const char *verb, int argc, char **argv, int *words)
 {
-	const char *sp = strchr(c->verb, ' ');
+	const char *sp = strchr(verb, ' ');
 
 	if (sp == NULL) {
 		*words = 1;
-		return argc >= 1 && !strcmp(argv[0], c->verb);
+		return argc >= 1 && !strcmp(argv[0], verb);
 	}
 	*words = 2;
-	return argc >= 2 && strlen(argv[0]) == (size_t)(sp - c->verb) && !strncmp(argv[0], c->verb, (size_t)(sp - c->verb)) &&
+	return argc >= 2 && strlen(argv[0]) == (size_t)(sp - verb) && !strncmp(argv[0], verb, (size_t)(sp - verb)) &&
 	       !strcmp(argv[1], sp + 1);
+}
+
+static bool verb_matches(const struct rcmd *c, int argc, char **argv, int *words)
+{
+	return cli_verb_matches(c->verb, argc, argv, words);
 }
 
 bool cli_res_handles(const char *noun, const char *verb)

@@ -982,15 +982,7 @@ static void render_snapshots(const struct cm_jv *v)
 
 static bool verb_matches(const struct vcmd *c, int argc, char **argv, int *words)
 {
-	const char *sp = strchr(c->verb, ' ');
-
-	if (sp == NULL) {
-		*words = 1;
-		return argc >= 1 && !strcmp(argv[0], c->verb);
-	}
-	*words = 2;
-	return argc >= 2 && strlen(argv[0]) == (size_t)(sp - c->verb) && !strncmp(argv[0], c->verb, (size_t)(sp - c->verb)) &&
-	       !strcmp(argv[1], sp + 1);
+	return cli_verb_matches(c->verb, argc, argv, words);
 }
 
 int cli_vm_main(const struct cli_opts *o, int argc, char **argv)
