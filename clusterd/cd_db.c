@@ -394,3 +394,20 @@ out:
 	}
 	return rc;
 }
+
+bool cd_db_row(struct cd_db *db, const char *sql, const char *a, const char *b, char *out, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	bool found;
+
+	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (b)
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	if (found && out)
+		cm_strlcpy(out, sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "", len);
+	sqlite3_finalize(st);
+	return found;
+}

@@ -22,6 +22,9 @@ struct cd_db {
 	struct cm_sb input;
 };
 
+/* Whether sql (bound to a, and b unless NULL) yields a row; its first column
+ * is copied to out when out is not NULL. */
+bool cd_db_row(struct cd_db *db, const char *sql, const char *a, const char *b, char *out, size_t len);
 /* Run one statement with optional text bindings; -CM_E_DB on failure. */
 int cd_db_exec(struct cd_db *db, const char *sql, int nbind, const char *const *binds);
 int cd_db_meta_get_int(struct cd_db *db, const char *key, int64_t *v);

@@ -30,17 +30,7 @@ static int refuse(struct wctx *c, int rc, const char *fmt, const char *x, const 
 
 static bool exists(struct cd_db *db, const char *sql, const char *a, const char *b)
 {
-	sqlite3_stmt *st = NULL;
-	bool found;
-
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return false;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	if (b)
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
+	return cd_db_row(db, sql, a, b, NULL, 0);
 }
 
 static bool group_exists(struct cd_db *db, const char *g)

@@ -37,23 +37,6 @@ static int exec(struct vctx *c, const char *sql, int n, const char *const *b)
 	return cd_db_exec(c->db, sql, n, b);
 }
 
-static bool row(struct cd_db *db, const char *sql, const char *a, const char *b, char *out, size_t len)
-{
-	sqlite3_stmt *st = NULL;
-	bool found;
-
-	if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
-		return false;
-	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
-	if (b)
-		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	if (found && out)
-		cm_strlcpy(out, sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "", len);
-	sqlite3_finalize(st);
-	return found;
-}
-
 static int event(struct vctx *c, const char *sev, const char *obj, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -85,7 +68,7 @@ static int sub(struct vctx *c, int op, const char *const *strs, int n)
 
 bool cd_db_vm_exists(struct cd_db *db, const char *vm)
 {
-	return row(db, "SELECT 1 FROM resources WHERE name = ? AND type = 'vm'", vm, NULL, NULL, 0);
+	return cd_db_row(db, "SELECT 1 FROM resources WHERE name = ? AND type = 'vm'", vm, NULL, NULL, 0);
 }
 
 static void cfg_name(const char *vm, char *buf, size_t len)
@@ -128,7 +111,7 @@ static int op_vm_create(struct vctx *c)
 	cfg_name(name, cfg, sizeof(cfg));
 	if (strlen(cfg) >= CM_NAME_MAX)
 		return refuse(c, -CM_E_NAME, "VM name '%s' is too long (at most 56 characters)", name);
-	if (!row(c->db, "SELECT 1 FROM groups WHERE name = ?", grp, NULL, NULL, 0)) {
+	if (!cd_db_row(c->db, "SELECT 1 FROM groups WHERE name = ?", grp, NULL, NULL, 0)) {
 		const char *s[] = { grp, actor };
 
 		if ((rc = sub(c, CM_OP_GROUP_CREATE, s, 2)) < 0)
@@ -174,7 +157,7 @@ static int vm_group(struct vctx *c, const char *vm, char *grp, size_t len)
 {
 	if (!cd_db_vm_exists(c->db, vm))
 		return refuse(c, -CM_E_NO_OBJECT, "virtual machine '%s' does not exist", vm);
-	row(c->db, "SELECT grp FROM resources WHERE name = ?", vm, NULL, grp, len);
+	cd_db_row(c->db, "SELECT grp FROM resources WHERE name = ?", vm, NULL, grp, len);
 	return 0;
 }
 
@@ -189,7 +172,7 @@ static int op_vm_delete(struct vctx *c)
 	if ((rc = vm_group(c, name, grp, sizeof(grp))) < 0)
 		return rc;
 	cfg_name(name, cfg, sizeof(cfg));
-	if (row(c->db, "SELECT 1 FROM res_rt JOIN resources USING(name) WHERE grp = ?"
+	if (cd_db_row(c->db, "SELECT 1 FROM res_rt JOIN resources USING(name) WHERE grp = ?"
 		" AND NOT (state = 'Offline' OR (state = 'Failed' AND node = 0))", grp, NULL, NULL, 0))
 		return refuse(c, -CM_E_STATE, "virtual machine '%s' is not offline: stop it first", name);
 	{
@@ -198,7 +181,7 @@ static int op_vm_delete(struct vctx *c)
 
 		if ((rc = sub(c, CM_OP_RES_DELETE, s1, 2)) < 0)
 			return rc;
-		if (row(c->db, "SELECT 1 FROM resources WHERE name = ?", cfg, NULL, NULL, 0) &&
+		if (cd_db_row(c->db, "SELECT 1 FROM resources WHERE name = ?", cfg, NULL, NULL, 0) &&
 		    (rc = sub(c, CM_OP_RES_DELETE, s2, 2)) < 0)
 			return rc;
 		if (exec(c, "DELETE FROM vm_snaps WHERE vm = ?", 1, b) < 0 ||
@@ -212,7 +195,7 @@ static int op_vm_delete(struct vctx *c)
 		if (exec(c, "DELETE FROM vm_xml WHERE res = ?", 1, b) < 0)
 			return -CM_E_DB;
 	}
-	if (strcmp(grp, name) == 0 && !row(c->db, "SELECT 1 FROM resources WHERE grp = ?", grp, NULL, NULL, 0)) {
+	if (strcmp(grp, name) == 0 && !cd_db_row(c->db, "SELECT 1 FROM resources WHERE grp = ?", grp, NULL, NULL, 0)) {
 		const char *s[] = { grp, actor };
 
 		if ((rc = sub(c, CM_OP_GROUP_DELETE, s, 2)) < 0)
@@ -232,7 +215,7 @@ static int op_vm_xml(struct vctx *c)
 	if ((rc = vm_group(c, name, grp, sizeof(grp))) < 0)
 		return rc;
 	/* a defined domain would keep the old definition: only while offline */
-	if (row(c->db, "SELECT 1 FROM res_rt JOIN resources USING(name) WHERE grp = ?"
+	if (cd_db_row(c->db, "SELECT 1 FROM res_rt JOIN resources USING(name) WHERE grp = ?"
 		" AND NOT (state = 'Offline' OR (state = 'Failed' AND node = 0))", grp, NULL, NULL, 0))
 		return refuse(c, -CM_E_STATE, "virtual machine '%s' is not offline: stop it before editing its"
 			      " configuration", name);
@@ -376,7 +359,7 @@ static int op_vm_cancel(struct vctx *c)
 
 static bool snap_exists(struct cd_db *db, const char *vm, const char *snap)
 {
-	return row(db, "SELECT 1 FROM vm_snaps WHERE vm = ? AND name = ?", vm, snap, NULL, 0);
+	return cd_db_row(db, "SELECT 1 FROM vm_snaps WHERE vm = ? AND name = ?", vm, snap, NULL, 0);
 }
 
 static int op_snap_rename(struct vctx *c, const char *vm, const char *snap, const char *to)
@@ -411,7 +394,7 @@ static int op_vm_snapshot(struct vctx *c)
 			"'snapshot-delete'", &other) == 0)
 		return refuse(c, -CM_E_BUSY, "another operation on '%s' is under way: wait for it to finish", name);
 	if (strcmp(action, "revert") == 0) {
-		if (!row(c->db, "SELECT snap FROM vm_current WHERE vm = ?", name, NULL, cur, sizeof(cur)) || !cur[0])
+		if (!cd_db_row(c->db, "SELECT snap FROM vm_current WHERE vm = ?", name, NULL, cur, sizeof(cur)) || !cur[0])
 			return refuse(c, -CM_E_NO_OBJECT, "'%s' has no current snapshot to revert to", name);
 		snap = cur;
 	} else if (strcmp(action, "create") == 0) {
@@ -435,7 +418,7 @@ static int op_vm_snapshot(struct vctx *c)
 		char cfgn[CM_NAME_MAX + 16], st[32] = "";
 
 		cfg_name(name, cfgn, sizeof(cfgn));
-		row(c->db, "SELECT state FROM res_rt WHERE name = ?", cfgn, NULL, st, sizeof(st));
+		cd_db_row(c->db, "SELECT state FROM res_rt WHERE name = ?", cfgn, NULL, st, sizeof(st));
 		if (strcmp(st, "Online") != 0)
 			return refuse(c, -CM_E_STATE, "'%s' is not defined on any node (its group is offline):"
 				      " start it first", name);
@@ -472,7 +455,7 @@ static int snap_done(struct vctx *c, const struct job_row *j, const char *xml, c
 {
 	char parent[256] = "", now[32];
 
-	row(c->db, "SELECT snap FROM vm_current WHERE vm = ?", j->vm, NULL, parent, sizeof(parent));
+	cd_db_row(c->db, "SELECT snap FROM vm_current WHERE vm = ?", j->vm, NULL, parent, sizeof(parent));
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)c->w->time_ms);
 	if (strcmp(j->kind, "snapshot-create") == 0) {
 		const char *b[] = { j->vm, j->snap, j->snap, parent, now, vmstate, xml };
@@ -485,7 +468,7 @@ static int snap_done(struct vctx *c, const struct job_row *j, const char *xml, c
 		char up[256] = "";
 		const char *b1[] = { j->vm, j->snap }, *b3[] = { up, j->vm, j->snap };
 
-		row(c->db, "SELECT parent FROM vm_snaps WHERE vm = ? AND name = ?", j->vm, j->snap, up, sizeof(up));
+		cd_db_row(c->db, "SELECT parent FROM vm_snaps WHERE vm = ? AND name = ?", j->vm, j->snap, up, sizeof(up));
 		if (exec(c, "UPDATE vm_snaps SET parent = ? WHERE vm = ? AND parent = ?", 3, b3) < 0 ||
 		    exec(c, "UPDATE vm_current SET snap = ? WHERE vm = ? AND snap = ?", 3, b3) < 0 ||
 		    exec(c, "DELETE FROM vm_snaps WHERE vm = ? AND name = ?", 2, b1) < 0)

@@ -33,7 +33,6 @@
 enum { ST_CHECK = 1, ST_DEFINE, ST_START, ST_RESTORE, ST_SAVE, ST_REMOTE_RESTORE, ST_REMOTE_DEFINE,
        ST_UNDEFINE, ST_LOCAL_RESTORE };
 
-
 static void vm_release(struct res_call *c)
 {
 	/* a migration given up (timeout, superseded) must not go on in libvirt:
@@ -77,7 +76,15 @@ static bool vm_take(struct res_call *c, struct res_virt_result *r)
 		snprintf(r->text, sizeof(r->text), "lost the hypervisor's answer (%s)", cm_strerror(rc));
 		return false;
 	}
+	free(r->data); /* no request of these types returns data */
+	r->data = NULL;
 	return true;
+}
+
+/* The answer, and whether the request succeeded. */
+static bool vm_ok(struct res_call *c, struct res_virt_result *r)
+{
+	return vm_take(c, r) && r->ok;
 }
 
 static const char *prop(const struct res_call *c, const char *key, const char *def)
@@ -168,9 +175,8 @@ static char *vm_xml(const struct res_call *c)
 static int cfg_defined(struct res_call *c)
 {
 	struct res_virt_result r;
-	bool ok = vm_take(c, &r) && r.ok;
+	bool ok = vm_ok(c, &r);
 
-	free(r.data);
 	if (!ok)
 		return res_call_done(c, false, "cannot define the domain: %.200s", r.text);
 	return res_call_done(c, true, "domain defined");
@@ -200,7 +206,6 @@ static int cfg_undefined(struct res_call *c)
 	struct res_virt_result r;
 	bool ok = vm_take(c, &r) && (r.ok || r.state == RES_VIRT_ST_ABSENT || strstr(r.text, "no domain"));
 
-	free(r.data);
 	if (!ok)
 		return res_call_done(c, false, "cannot undefine the domain: %.200s", r.text);
 	return res_call_done(c, true, "domain undefined");
@@ -216,10 +221,9 @@ static int cfg_offline(struct res_call *c)
 static int cfg_checked(struct res_call *c)
 {
 	struct res_virt_result r;
-	bool ok = vm_take(c, &r) && r.ok;
+	bool ok = vm_ok(c, &r);
 	enum res_virt_state st = r.state;
 
-	free(r.data);
 	if (!ok)
 		return res_call_done(c, false, "cannot ask the hypervisor: %.200s", r.text);
 	if (st == RES_VIRT_ST_ABSENT)
@@ -258,10 +262,9 @@ const struct res_type_ops res_vmconfig_ops = {
 static int vm_started(struct res_call *c)
 {
 	struct res_virt_result r;
-	bool ok = vm_take(c, &r) && r.ok;
+	bool ok = vm_ok(c, &r);
 	char p[4096];
 
-	free(r.data);
 	if (c->stage == ST_RESTORE) {
 		save_path(c, p, sizeof(p));
 		if (ok) {
@@ -312,9 +315,8 @@ static int vm_boot(struct res_call *c)
 static int vm_defined(struct res_call *c)
 {
 	struct res_virt_result r;
-	bool ok = vm_take(c, &r) && r.ok;
+	bool ok = vm_ok(c, &r);
 
-	free(r.data);
 	if (!ok)
 		return res_call_done(c, false, "the domain is not defined here and defining it failed: %.200s", r.text);
 	return vm_boot(c);
@@ -323,10 +325,9 @@ static int vm_defined(struct res_call *c)
 static int vm_online_checked(struct res_call *c)
 {
 	struct res_virt_result r;
-	bool ok = vm_take(c, &r) && r.ok;
+	bool ok = vm_ok(c, &r);
 	enum res_virt_state st = r.state;
 
-	free(r.data);
 	if (!ok)
 		return res_call_done(c, false, "cannot ask the hypervisor: %.200s", r.text);
 	if (st == RES_VIRT_ST_RUNNING || st == RES_VIRT_ST_PAUSED) {
@@ -364,7 +365,6 @@ static int vm_stopped(struct res_call *c)
 	bool gone = r.state == RES_VIRT_ST_ABSENT || r.state == RES_VIRT_ST_SHUTOFF;
 
 	ok = ok && (r.ok || gone);
-	free(r.data);
 	if (!ok)
 		return res_call_done(c, false, "%.200s", r.text);
 	if (c->stage == ST_SAVE)
@@ -377,13 +377,12 @@ static int vm_stopped(struct res_call *c)
 static int vm_stop_checked(struct res_call *c)
 {
 	struct res_virt_result r;
-	bool ok = vm_take(c, &r) && r.ok;
+	bool ok = vm_ok(c, &r);
 	enum res_virt_state st = r.state;
 	const char *how = prop(c, "offline_action", "shutdown");
 	struct res_virt_req req;
 	char p[4096];
 
-	free(r.data);
 	if (ok && (st == RES_VIRT_ST_ABSENT || st == RES_VIRT_ST_SHUTOFF))
 		return res_call_done(c, true, "not running");
 	memset(&req, 0, sizeof(req));
@@ -423,11 +422,10 @@ static int vm_terminate(struct res_call *c)
 static int vm_health_checked(struct res_call *c)
 {
 	struct res_virt_result r;
-	bool ok = vm_take(c, &r) && r.ok;
+	bool ok = vm_ok(c, &r);
 	enum res_virt_state st = r.state;
 	enum res_virt_reason why = r.reason;
 
-	free(r.data);
 	if (!ok)
 		return res_call_done(c, false, "%.200s", r.text);
 	if (r.op == RES_VIRT_AGENT_PING)
@@ -475,11 +473,10 @@ static void mib(uint64_t bytes, char *buf, size_t len)
 static int vm_migrated(struct res_call *c)
 {
 	struct res_virt_result r;
-	bool ok = vm_take(c, &r) && r.ok;
+	bool ok = vm_ok(c, &r);
 	char m[32], d[32];
 
 	c->inst->mig_ticket = 0;
-	free(r.data);
 	c->stats.valid = r.job.valid;
 	c->stats.total_ms = (int64_t)(r.took_us / 1000);
 	c->stats.downtime_ms = r.job.downtime_ms;
@@ -535,9 +532,7 @@ static int quick_step(struct res_call *c);
 static int quick_restore_here(struct res_call *c, const char *why)
 {
 	struct res_virt_req req;
-	char p[4096];
-
-	char *xml = vm_xml(c);
+	char p[4096], *xml = vm_xml(c);
 	int rc;
 
 	memset(&req, 0, sizeof(req));
@@ -612,12 +607,9 @@ static int quick_next(struct res_call *c, const struct res_virt_result *r)
 static int quick_step(struct res_call *c)
 {
 	struct res_virt_result r;
-	int rc;
 
 	vm_take(c, &r);
-	rc = quick_next(c, &r);
-	free(r.data);
-	return rc;
+	return quick_next(c, &r);
 }
 
 static int vm_migrate(struct res_call *c)
