@@ -71,6 +71,8 @@ void cli_print_json(const struct cm_jv *v);
  * missing or empty. */
 int cli_opt_value(int argc, char **argv, int *i, const char *name, const char **out, int *bad);
 
+/* csv ... (cli_csv.c). argv[0] is "csv". */
+int cli_csv_main(const struct cli_opts *o, int argc, char **argv);
 /* vm ... (cli_vm.c). argv[0] is "vm". */
 int cli_vm_main(const struct cli_opts *o, int argc, char **argv);
 

@@ -511,6 +511,8 @@ int main(int argc, char **argv)
 		return cli_show(&o, CM_CMD_STATUS, NULL, 0, cli_render_status);
 	if (!strcmp(cmd, "vm"))
 		return cli_vm_main(&o, argc, argv);
+	if (!strcmp(cmd, "csv"))
+		return cli_csv_main(&o, argc, argv);
 	if (cli_res_handles(cmd, sub))
 		return cli_res_main(&o, argc, argv);
 	if (!strcmp(cmd, "node"))

@@ -539,6 +539,7 @@ void cd_cmd_dispatch(struct cd *cd, qb_ipcs_connection_t *c, const struct cd_cli
 	case CM_CMD_WITNESS_INIT: cmd_witness_init(&r); break;
 	case CM_CMD_GROUP_CREATE ... CM_CMD_NODE_CONFIRM_DOWN: cd_cmd_res(&r, cmd); break;
 	case CM_CMD_VM_CREATE ... CM_CMD_VM_EDIT: cd_cmd_vm(&r, cmd); break;
+	case CM_CMD_CSV_CREATE ... CM_CMD_CSV_LOCK: cd_cmd_csv(&r, cmd); break;
 	default:
 		cd_req_err(&r, -CM_E_UNKNOWN_CMD, "unknown command %" PRId64 " (is cluadmin newer than clusterd?)", cmd);
 	}

@@ -25,6 +25,9 @@ int cd_req_can_write(struct req *r);
 /* Send a write; the reply goes out once it is applied. */
 void cd_req_submit(struct req *r, struct cm_msg *w);
 
+/* cd_cmd_csv.c */
+void cd_cmd_csv(struct req *r, int64_t cmd);
+
 /* cd_cmd_vm.c */
 void cd_cmd_vm(struct req *r, int64_t cmd);
 

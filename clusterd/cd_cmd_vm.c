@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cm_err.h"
@@ -20,6 +21,7 @@
 #include "cd_vm.h"
 #include "res_core.h"
 #include "res_vmxml.h"
+#include "wit_scsi.h"
 
 static int need_vm(struct req *r, const char **name)
 {
@@ -103,7 +105,73 @@ static int shared_check(struct req *r, const struct res_vmxml *x, char *err, siz
 	memset(&sh, 0, sizeof(sh));
 	sh.dirs = list;
 	sh.n_dirs = n;
-	return res_vmxml_check_storage(x, &sh, err, len);
+	{
+		struct cd_db_csv *csvs = NULL;
+		const char *names[64], *luns[16];
+		char whole[2048], *save2 = NULL, *u;
+		size_t nc = 0, i, nl = 0;
+		int rc;
+
+		/* CSV volumes must exist; whole iSCSI LUNs become the VM's
+		 * physical disks (a CSV's LUN or the witness never does) */
+		cd_db_csvs(r->cd->db, &csvs, &nc);
+		for (i = 0; i < nc && i < 64; i++)
+			names[i] = csvs[i].name;
+		sh.csvs = names;
+		sh.n_csvs = nc < 64 ? nc : 64;
+		res_vmxml_whole_luns(x, whole, sizeof(whole));
+		for (u = strtok_r(whole, ",", &save2); u && nl < 16; u = strtok_r(NULL, ",", &save2))
+			luns[nl++] = u;
+		sh.luns = luns;
+		sh.n_luns = nl;
+		rc = res_vmxml_check_storage(x, &sh, err, len);
+		for (i = 0; rc == 0 && i < x->n_disks; i++) {
+			const struct res_vmxml_disk *dk = &x->disks[i];
+			uint64_t off, size;
+
+			if (dk->type == RES_DISK_VOLUME && dk->pool && !strncmp(dk->pool, "csv:", 4) && dk->volume &&
+			    cd_db_csv_vol(r->cd->db, dk->pool + 4, dk->volume, &off, &size) < 0) {
+				snprintf(err, len, "disk '%s': volume '%s/%s' does not exist (create it with 'cluadmin csv"
+					 " volume create %s %s SIZE')", dk->target, dk->pool + 4, dk->volume,
+					 dk->pool + 4, dk->volume);
+				rc = -CM_E_NO_OBJECT;
+			}
+		}
+		for (i = 0; rc == 0 && i < nl; i++) {
+			struct wit_url a, b;
+			char e2[256];
+			size_t j;
+
+			if (wit_url_parse(luns[i], &a, e2, sizeof(e2)) < 0)
+				continue;
+			for (j = 0; j < nc; j++)
+				if (wit_url_parse(csvs[j].url, &b, e2, sizeof(e2)) == 0 && !strcasecmp(a.iqn, b.iqn) &&
+				    a.lun == b.lun) {
+					snprintf(err, len, "%s is the cluster shared volume '%s': use its volumes"
+						 " (<source pool='csv:%s' volume='VOLUME'/>), not the whole LUN", luns[i],
+						 csvs[j].name, csvs[j].name);
+					rc = -CM_E_VALUE;
+				}
+			if (rc == 0 && wit_url_parse(r->cd->witness_url, &b, e2, sizeof(e2)) == 0 &&
+			    !strcasecmp(a.iqn, b.iqn) && a.lun == b.lun) {
+				snprintf(err, len, "%s is the witness LUN", luns[i]);
+				rc = -CM_E_VALUE;
+			}
+		}
+		free(csvs);
+		return rc;
+	}
+}
+
+/* "disks=URL,URL" for the VM's whole-LUN disks (they become physical-disk
+ * resources of its group), or "". */
+static void disk_opts(const struct res_vmxml *x, char *buf, size_t len)
+{
+	char whole[2048];
+
+	buf[0] = '\0';
+	if (res_vmxml_whole_luns(x, whole, sizeof(whole)) == 0 && whole[0])
+		snprintf(buf, len, "disks=%s\n", whole);
 }
 
 static int xml_checks(struct req *r, const char *name, const char *xml, struct res_vmxml **out)
@@ -186,6 +254,14 @@ static void cmd_create(struct req *r)
 		snprintf(mem, sizeof(mem), "%smemory_mb=%llu\n", opts[0] && opts[strlen(opts) - 1] != '\n' ? "\n" : "",
 			 (unsigned long long)x->memory_mib);
 		cm_sb_puts(&o, mem);
+	}
+	{
+		char disks[2100];
+
+		disk_opts(x, disks, sizeof(disks));
+		if (disks[0] && o.len && o.buf[o.len - 1] != '\n')
+			cm_sb_putc(&o, '\n');
+		cm_sb_puts(&o, disks);
 	}
 	pinned = pin_uuid(xml, x);
 	res_vmxml_free(x);

@@ -13,6 +13,7 @@
 
 #include "cm_err.h"
 #include "cd_daemon.h"
+#include "cd_csv.h"
 #include "cd_log.h"
 
 #define CD_CPG_GROUP "clusterd"
@@ -433,6 +434,7 @@ static void ops_db_changed(void *ctx)
 	cd_quorum_reconcile(cd);
 	cd_quorum_changed(cd);
 	cd_engine_db_changed(cd);
+	cd_csv_changed(cd);
 }
 
 const struct cd_repl_ops cd_repl_cpg_ops = {

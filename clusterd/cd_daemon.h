@@ -100,6 +100,9 @@ struct cd {
 	unsigned inputs_saved;
 	struct { char target[64]; uint64_t attempt; } fence_runs[64];
 	struct cd_vm *vm;                /* cd_vm.c */
+	struct cd_csv *csv;              /* cd_csv.c */
+	char lun_tool[512];              /* clusterd-lun, for the csv and physical-disk types */
+	char lun_shim[512];              /* cm_iscsi_pr.so, preloaded by QEMU for physical disks */
 
 	/* IPC */
 	qb_ipcs_service_t *ipcs;
@@ -135,10 +138,17 @@ void cd_engine_quorum_lost(struct cd *cd);  /* stop everything here, now */
 void cd_engine_quorum_gained(struct cd *cd); /* run what this node should be running */
 /* Send a replicated write made here (a result, a report); logs a failure. */
 void cd_engine_send(struct cd *cd, struct cm_msg *w, const char *what);
+/* Run the ONLINE of res if it is still pending here with gen (its CSV locks
+ * were just granted). */
+void cd_engine_run_online(struct cd *cd, const char *res, uint64_t gen);
 
 /* cd_job.c: blocking work in a thread, its answer sent to a client */
 typedef int (*cd_job_fn)(void *arg, char *out, size_t outlen);
 int cd_job_start(struct cd *cd, qb_ipcs_connection_t *c, cd_job_fn fn, void *arg);
+/* The same, but then() runs on the main loop with the answer and must reply
+ * on c itself; arg is freed after then(). */
+typedef void (*cd_job_then_fn)(struct cd *cd, qb_ipcs_connection_t *c, int rc, const char *out, void *arg);
+int cd_job_start_then(struct cd *cd, qb_ipcs_connection_t *c, cd_job_fn fn, void *arg, cd_job_then_fn then);
 
 /* cd_witness_cmd.c: `witness init` as a job; err set when refused at once */
 int cd_witness_init(struct cd *cd, qb_ipcs_connection_t *c, const char *url, bool force,

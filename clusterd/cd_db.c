@@ -52,6 +52,17 @@ static const char *const migrations[] = {
 	"CREATE TABLE vm_current(vm TEXT PRIMARY KEY, snap TEXT NOT NULL);"
 	"CREATE TABLE node_facts(node TEXT PRIMARY KEY, networks TEXT NOT NULL, bridges TEXT NOT NULL,"
 	"  kvm INTEGER NOT NULL);",
+	/* 4: cluster shared volumes (storage issue) */
+	"CREATE TABLE csvs(name TEXT PRIMARY KEY, url TEXT NOT NULL UNIQUE, lun_bytes INTEGER NOT NULL,"
+	"  data_off INTEGER NOT NULL, data_end INTEGER NOT NULL, table_gen INTEGER NOT NULL,"
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE TABLE csv_vols(csv TEXT NOT NULL, name TEXT NOT NULL, off INTEGER NOT NULL, size INTEGER NOT NULL,"
+	"  gen INTEGER NOT NULL, created_ms INTEGER NOT NULL, flags INTEGER NOT NULL, PRIMARY KEY(csv, name));"
+	"CREATE TABLE csv_locks(vol TEXT NOT NULL, node INTEGER NOT NULL, owner TEXT NOT NULL, mode TEXT NOT NULL,"
+	"  since_ms INTEGER NOT NULL, PRIMARY KEY(vol, node, owner));"
+	"CREATE TABLE csv_reqs(seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, csv TEXT NOT NULL,"
+	"  op TEXT NOT NULL, vol TEXT NOT NULL, size INTEGER NOT NULL, node TEXT NOT NULL, actor TEXT NOT NULL,"
+	"  state TEXT NOT NULL, text TEXT NOT NULL, created_ms INTEGER NOT NULL, done_ms INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -74,6 +85,10 @@ static const char *const hash_queries[] = {
 	"SELECT vm, name, internal, parent, created_ms, vm_state, xml FROM vm_snaps ORDER BY vm, name",
 	"SELECT vm, snap FROM vm_current ORDER BY vm",
 	"SELECT node, networks, bridges, kvm FROM node_facts ORDER BY node",
+	"SELECT * FROM csvs ORDER BY name",
+	"SELECT * FROM csv_vols ORDER BY csv, name",
+	"SELECT * FROM csv_locks ORDER BY vol, node, owner",
+	"SELECT * FROM csv_reqs ORDER BY seq",
 	"SELECT id, member, draining, fence, fencer, fence_since_ms, fence_retry_ms, fence_attempts,"
 	" down_seen FROM node_rt ORDER BY id",
 };

@@ -118,4 +118,36 @@ int cd_db_vm_job_json(struct cd_db *db, int64_t id, struct cm_jw *w, char *err, 
 int cd_db_vm_list_json(struct cd_db *db, struct cm_jw *w);
 int cd_db_vm_show_json(struct cd_db *db, const char *vm, struct cm_jw *w, char *err, size_t errlen);
 int cd_db_vm_snaps_json(struct cd_db *db, const char *vm, struct cm_jw *w, char *err, size_t errlen);
+
+/* cd_db_csv.c, cd_db_csv_query.c: cluster shared volumes */
+#define CD_CSV_NAME_MAX 15              /* "csv/volume" fits a lock's 63 bytes */
+#define CD_CSV_VOL_MAX 47
+#define CD_CSV_ADMIN_OWNER "admin:"     /* lock owners taken by an administrator */
+void cd_db_csv_group(const char *csv, char *buf, size_t len);      /* "csv-NAME" */
+int cd_db_csv_name_check(const char *what, const char *name, size_t max, char *err, size_t errlen);
+uint32_t cd_db_csv_coordinator(struct cd_db *db, const char *csv); /* node id or 0 */
+struct cd_db_csv {
+	char name[CD_CSV_NAME_MAX + 1];
+	char url[600];
+	int64_t lun_bytes, data_off, data_end, table_gen;
+};
+int cd_db_csv_get(struct cd_db *db, const char *name, struct cd_db_csv *c);  /* 0, -CM_E_NO_OBJECT */
+int cd_db_csvs(struct cd_db *db, struct cd_db_csv **v, size_t *n);           /* caller frees *v */
+/* The lowest pending volume request of csv: 1 found, 0 none. */
+struct cd_db_csv_req {
+	int64_t id, size, created_ms;
+	char op[16], vol[64];
+};
+int cd_db_csv_next_req(struct cd_db *db, const char *csv, struct cd_db_csv_req *r);
+/* A request's state ("pending", "done", "failed"; 0) and text, or -CM_E_NO_OBJECT. */
+int cd_db_csv_req_state(struct cd_db *db, int64_t id, char *state, size_t slen, char *text, size_t tlen);
+/* A volume's place on the LUN: 0 or -CM_E_NO_OBJECT. */
+int cd_db_csv_vol(struct cd_db *db, const char *csv, const char *vol, uint64_t *off, uint64_t *size);
+/* The mirror of csv's table as text, as the coordinator sends it (malloc'd, NULL if none). */
+char *cd_db_csv_table_text(struct cd_db *db, const char *csv);
+/* Whether owner holds (exclusively, or at all) every volume of the comma list on node. */
+bool cd_db_csv_holds(struct cd_db *db, uint32_t node, const char *owner, const char *vols);
+int cd_db_csv_list_json(struct cd_db *db, struct cm_jw *w);
+int cd_db_csv_show_json(struct cd_db *db, const char *name, struct cm_jw *w, char *err, size_t errlen);
+int cd_db_csv_locks_json(struct cd_db *db, const char *name, struct cm_jw *w, char *err, size_t errlen);
 #endif

@@ -38,6 +38,9 @@ int cd_db_res_step(struct cd_db *db, const struct cm_msg *w, const char *node, c
 /* cd_db_vm.c: the virtual machine writes, and the jobs after each step. */
 int cd_db_vm_apply(struct cd_db *db, const struct cm_msg *w, const char *node, char *err, size_t errlen);
 int cd_db_vm_after_step(struct cd_db *db, const struct cm_msg *w);
+/* cd_db_csv.c: the cluster shared volume writes, and the lock sweep after each step. */
+int cd_db_csv_apply(struct cd_db *db, const struct cm_msg *w, const char *node, char *err, size_t errlen);
+int cd_db_csv_after_step(struct cd_db *db, const struct cm_msg *w, const char *node);
 /* Node names in a comma list must exist: 0 or -CM_E_NO_OBJECT with a sentence. */
 int cd_db_check_node_list(struct cd_db *db, const char *list, char *err, size_t errlen);
 

@@ -493,6 +493,7 @@ static bool is_config_op(const struct cm_msg *w)
 	case CM_OP_GROUP_CREATE: case CM_OP_GROUP_DELETE: case CM_OP_RES_CREATE:
 	case CM_OP_RES_DELETE: case CM_OP_DEP_ADD: case CM_OP_DEP_REMOVE:
 	case CM_OP_VM_CREATE: case CM_OP_VM_DELETE: case CM_OP_VM_XML:
+	case CM_OP_CSV_CREATE: case CM_OP_CSV_DELETE:
 		return true;
 	default:
 		return false;
@@ -558,6 +559,14 @@ static void event_of(const struct res_model *m, const struct cm_msg *w, struct r
 		}
 		break;
 	}
+	case CM_OP_CSV_CREATE: {
+		char grp[RES_NAME_MAX];
+
+		cd_db_csv_group(s0 ? s0 : "", grp, sizeof(grp));
+		ev->type = RES_EV_GROUP_ONLINE;
+		ev->group = res_group_find(m, grp);
+		break;
+	}
 	case CM_OP_NODE_DRAIN:
 		ev->type = RES_EV_NODE_DRAIN;
 		ev->node = node_id(m, s0);
@@ -619,6 +628,8 @@ int cd_db_res_step(struct cd_db *db, const struct cm_msg *w, const char *node, c
 		rc = save_plan(db, m, &db->plan, ev.now_ms, node);
 	if (rc == 0)
 		rc = cd_db_vm_after_step(db, w);
+	if (rc == 0)
+		rc = cd_db_csv_after_step(db, w, node);
 	if (rc < 0) {
 		snprintf(err, errlen, "the policy step failed: %s", cm_strerror(rc));
 		return rc;

@@ -87,13 +87,47 @@ static char *vm_options(const char *opts)
 		return NULL;
 	}
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(line, "start=", 6) == 0)
+		if (strncmp(line, "start=", 6) == 0 || strncmp(line, "disks=", 6) == 0)
 			continue;
 		strcat(out, line);
 		strcat(out, "\n");
 	}
 	free(copy);
 	return out;
+}
+
+/* The VM's whole-LUN disks ("disks=URL,..." in opts): a physical-disk
+ * resource each, NAME-diskN in its group, that the vm-config depends on. */
+static int vm_disks(struct vctx *c, const char *name, const char *grp, const char *cfg, const char *opts,
+		    const char *actor)
+{
+	const char *p = strstr(opts, "disks=");
+	char list[2100], *save = NULL, *u, res[CM_NAME_MAX + 16], props[700], other[CM_NAME_MAX];
+	int rc = 0, k = 0;
+
+	if (p == NULL || (p != opts && p[-1] != '\n'))
+		return 0;
+	cm_strlcpy(list, p + 6, sizeof(list));
+	list[strcspn(list, "\n")] = '\0';
+	for (u = strtok_r(list, ",", &save); u && rc == 0; u = strtok_r(NULL, ",", &save)) {
+		if (cd_db_row(c->db, "SELECT r.name FROM resources r JOIN properties p ON p.kind = 3 AND p.obj = r.name"
+			      " AND p.key = 'url' WHERE p.value = ?", u, NULL, other, sizeof(other)))
+			return refuse(c, -CM_E_EXISTS, "%s already belongs to another resource", u);
+		snprintf(res, sizeof(res), "%s-disk%d", name, ++k);
+		if (strlen(res) >= CM_NAME_MAX)
+			return refuse(c, -CM_E_NAME, "VM name '%s' is too long for its disk resources", name);
+		snprintf(props, sizeof(props), "url=%s", u);
+		{
+			const char *s1[] = { res, grp, "physical-disk", props, actor };
+			const char *s2[] = { cfg, res, actor };
+
+			rc = sub(c, CM_OP_RES_CREATE, s1, 5);
+			cd_db_engine_reset(c->db);
+			if (rc == 0)
+				rc = sub(c, CM_OP_DEP_ADD, s2, 3);
+		}
+	}
+	return rc;
 }
 
 static int op_vm_create(struct vctx *c)
@@ -133,6 +167,8 @@ static int op_vm_create(struct vctx *c)
 			rc = sub(c, CM_OP_DEP_ADD, s3, 3);
 	}
 	free(vmopts);
+	if (rc == 0)
+		rc = vm_disks(c, name, grp, cfg, opts, actor);
 	if (rc < 0)
 		return rc;
 	if (pref[0]) {
@@ -184,6 +220,17 @@ static int op_vm_delete(struct vctx *c)
 		if (cd_db_row(c->db, "SELECT 1 FROM resources WHERE name = ?", cfg, NULL, NULL, 0) &&
 		    (rc = sub(c, CM_OP_RES_DELETE, s2, 2)) < 0)
 			return rc;
+		for (int k = 1; k < 64; k++) {
+			char disk[CM_NAME_MAX + 16];
+			const char *s3[] = { disk, actor };
+
+			snprintf(disk, sizeof(disk), "%s-disk%d", name, k);
+			if (!cd_db_row(c->db, "SELECT 1 FROM resources WHERE name = ? AND type = 'physical-disk'", disk,
+				       NULL, NULL, 0))
+				break;
+			if ((rc = sub(c, CM_OP_RES_DELETE, s3, 2)) < 0)
+				return rc;
+		}
 		if (exec(c, "DELETE FROM vm_snaps WHERE vm = ?", 1, b) < 0 ||
 		    exec(c, "DELETE FROM vm_current WHERE vm = ?", 1, b) < 0 ||
 		    exec(c, "DELETE FROM vm_once WHERE vm = ?", 1, b) < 0)

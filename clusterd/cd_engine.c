@@ -21,6 +21,7 @@
 #include "cm_proto.h"
 #include "cm_str.h"
 #include "cd_daemon.h"
+#include "cd_csv.h"
 #include "cd_exec.h"
 #include "cd_log.h"
 #include "cd_vm.h"
@@ -157,6 +158,18 @@ static void run_res_action(struct cd *cd, const struct res_model *m, enum res_op
 	/* vm types: the domain XML and the cluster's settings; first, because
 	 * the first of two equal keys counts (a one-shot offline_action) */
 	ne = cd->vm ? cd_vm_props(cd, r, extra, 16) : 0;
+	ne += cd_csv_props(cd, r, extra + ne, 16 - ne);
+	if (op == RES_OP_ONLINE && strcmp(r->type, "vm") == 0) {
+		char vols[1024] = "";
+
+		/* its CSV volumes are locked first; the ONLINE runs once granted */
+		cd_csv_vm_vols(cd, r->name, vols, sizeof(vols));
+		if (!cd_csv_gate(cd, r->name, gen, vols)) {
+			for (i = 0; i < ne; i++)
+				free(extra[i]);
+			return;
+		}
+	}
 	for (i = 0; i < ne; i++)
 		if (extra[i])
 			props[n++] = extra[i];
@@ -252,6 +265,17 @@ static void save_input(struct cd *cd, uint64_t serial, const char *input)
 
 /* Resources this node should be working on, whatever the last plan said:
  * after a restart of clusterd, a replica transfer or a quorum loss. */
+void cd_engine_run_online(struct cd *cd, const char *res, uint64_t gen)
+{
+	const struct res_model *m = cd_db_model(cd->db);
+	int ri = m ? res_resource_find(m, res) : -1;
+
+	if (ri < 0 || cd->exec == NULL || m->res[ri].node != cd->my_id || m->res[ri].gen != gen ||
+	    m->res[ri].state != RES_S_ONLINE_PENDING || !cd_quorum_verdict(cd, NULL))
+		return;
+	run_res_action(cd, m, RES_OP_ONLINE, ri, gen, NULL);
+}
+
 static void reconcile(struct cd *cd)
 {
 	const struct res_model *m = cd_db_model(cd->db);
@@ -396,8 +420,9 @@ int cd_engine_start(struct cd *cd)
 	cd->exec = cd_exec_new(cd->loop, &exec_ops, cd, MAX_PARALLEL);
 	if (cd->exec == NULL)
 		return -ENOMEM;
-	if (cd_vm_start(cd) < 0)
+	if (cd_vm_start(cd) < 0 || cd_csv_start(cd) < 0)
 		return -ENOMEM;
+	cd_csv_find_tools(cd);
 	qb_loop_timer_add(cd->loop, QB_LOOP_LOW, ENGINE_TIMER_MS * QB_TIME_NS_IN_MSEC, cd, engine_timer,
 			  &cd->engine_timer);
 	return 0;
@@ -407,6 +432,7 @@ void cd_engine_stop(struct cd *cd)
 {
 	qb_loop_timer_del(cd->loop, cd->engine_timer);
 	cd_vm_stop(cd);
+	cd_csv_stop(cd);
 	cd_exec_free(cd->exec);
 	cd->exec = NULL;
 }

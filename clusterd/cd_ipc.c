@@ -15,6 +15,7 @@
 #include "cm_err.h"
 #include "cm_proto.h"
 #include "cd_daemon.h"
+#include "cd_csv.h"
 #include "cd_log.h"
 
 /* ---- loop glue (libqb's IPC server needs these from the application) ---- */
@@ -193,6 +194,8 @@ void cd_ipc_write_done(struct cd *cd, uint64_t write_id, int rc, const char *err
 {
 	struct cd_waiter *w;
 
+	if (cd_csv_write_done(cd, write_id, rc, err))
+		return;
 	for (w = cd->waiters; w; w = w->next)
 		if (w->write_id == write_id)
 			break;

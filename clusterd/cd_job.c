@@ -16,6 +16,7 @@
 struct cd_job {
 	qb_ipcs_connection_t *conn;
 	cd_job_fn fn;
+	cd_job_then_fn then;
 	void *arg;
 	int rc;
 	char out[4096];
@@ -29,7 +30,10 @@ static int job_done(int fd, int revents, void *data)
 
 	(void)revents;
 	if (read(fd, &j, sizeof(j)) == (ssize_t)sizeof(j) && j) {
-		cd_ipc_reply(j->conn, j->rc, j->out);
+		if (j->then)
+			j->then(cd, j->conn, j->rc, j->out, j->arg);
+		else
+			cd_ipc_reply(j->conn, j->rc, j->out);
 		qb_ipcs_connection_unref(j->conn);
 		close(j->fd);
 		free(j->arg);
@@ -52,6 +56,11 @@ static void *job_main(void *data)
 
 int cd_job_start(struct cd *cd, qb_ipcs_connection_t *c, cd_job_fn fn, void *arg)
 {
+	return cd_job_start_then(cd, c, fn, arg, NULL);
+}
+
+int cd_job_start_then(struct cd *cd, qb_ipcs_connection_t *c, cd_job_fn fn, void *arg, cd_job_then_fn then)
+{
 	struct cd_job *j = calloc(1, sizeof(*j));
 	pthread_attr_t at;
 	pthread_t t;
@@ -64,6 +73,7 @@ int cd_job_start(struct cd *cd, qb_ipcs_connection_t *c, cd_job_fn fn, void *arg
 	}
 	j->conn = c;
 	j->fn = fn;
+	j->then = then;
 	j->arg = arg;
 	j->fd = p[1];
 	qb_ipcs_connection_ref(c);

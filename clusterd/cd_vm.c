@@ -26,6 +26,7 @@
 #include "cd_exec.h"
 #include "cd_log.h"
 #include "cd_vm.h"
+#include "cd_csv.h"
 #include "res_vhub.h"
 
 #define PROGRESS_MS 500
@@ -155,6 +156,18 @@ size_t cd_vm_props(struct cd *cd, const struct res_resource *r, char **out, size
 	else
 		cm_strlcpy(cfg, r->name, sizeof(cfg));
 	xml = cd_db_vm_xml(cd->db, cfg);
+	if (xml) {
+		/* CSV volumes and physical disks as this node opens them */
+		char err[512];
+		char *local = cd_csv_domain_xml(cd, xml, err, sizeof(err));
+
+		if (local) {
+			free(xml);
+			xml = local;
+		} else {
+			cd_log(LOG_WARNING, "resource '%s': %s", r->name, err);
+		}
+	}
 	if (xml && n < max)
 		out[n++] = kv("xml", xml);
 	if (xml && strcmp(r->type, "vm-config") == 0 && n < max) {

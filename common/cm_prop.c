@@ -110,6 +110,8 @@ static const struct cm_prop_def prop_defs[] = {
 	  "restarts allowed in restart_period_s" },
 	{ CM_OBJ_RESOURCE, "shutdown_timeout_s", CM_PT_INT, "60", 1, 3600, NULL, false,
 	  "vm: seconds a guest has to shut down before it is turned off" },
+	{ CM_OBJ_RESOURCE, "url", CM_PT_STRING, "", 0, 600, NULL, false,
+	  "physical-disk, csv: the LUN, iscsi://ADDR[:PORT]/IQN/LUN" },
 };
 
 #define N_DEFS (sizeof(prop_defs) / sizeof(prop_defs[0]))

@@ -65,6 +65,14 @@ enum cm_cmd {
 	CM_CMD_VM_SNAPSHOT_LIST = 44, /* name */
 	CM_CMD_VM_JOB = 45,        /* job id */
 	CM_CMD_VM_EDIT = 46,       /* name, xml: replace the domain XML of a stopped VM */
+	/* cluster shared volumes (storage issue) */
+	CM_CMD_CSV_CREATE = 47,    /* name, url, "force"|"" */
+	CM_CMD_CSV_DELETE = 48,    /* name */
+	CM_CMD_CSV_LIST = 49,
+	CM_CMD_CSV_SHOW = 50,      /* name */
+	CM_CMD_CSV_LOCKS = 51,     /* name ("" = all) */
+	CM_CMD_CSV_VOL = 52,       /* csv, op (create|delete|resize), volume, size in bytes */
+	CM_CMD_CSV_LOCK = 53,      /* csv/volume, owner, mode (excl|shared), "unlock"|"": tests and admin */
 };
 
 /* Replicated writes: CM_MSG_WRITE ints[0]. Strings listed per op. */
@@ -99,6 +107,14 @@ enum cm_op {
 	CM_OP_VM_PROGRESS = 27,   /* ints: op, job, data_total, data_processed, data_remaining, elapsed_ms */
 	CM_OP_NODE_FACTS = 28,    /* ints: op, kvm; strs: node, networks, bridges */
 	CM_OP_VM_XML = 29,        /* name, xml, actor: a stopped VM's new domain XML */
+	/* cluster shared volumes */
+	CM_OP_CSV_CREATE = 30,    /* ints: op, lun_bytes, data_off, data_end, table_gen; strs: name, url, actor */
+	CM_OP_CSV_DELETE = 31,    /* name, actor */
+	CM_OP_CSV_VOL_REQ = 32,   /* ints: op, req id, size; strs: csv, vol op, volume, actor */
+	CM_OP_CSV_VOL_DONE = 33,  /* ints: op, req id (0: the coordinator publishes), ok, table gen;
+				   * strs: csv, text, table (csv_table_to_text) */
+	CM_OP_CSV_LOCK = 34,      /* ints: op, mode (0 excl, 1 shared), unlock; strs: node, owner,
+				   * volumes ("csv/vol" comma list), actor */
 };
 /* CM_OP_RES_RESULT of a migration adds ints: total_ms, downtime_ms,
  * data_total, data_processed. */

@@ -70,13 +70,31 @@ size_t csv_lock_holders(const struct csv_locks *l, const char *volume, size_t *f
 	return n;
 }
 
+/* A volume is "VOL" or "CSV/VOL"; an owner is a name, optionally after
+ * "admin:" (an administrator's lock). */
+static int split_check(const char *what, const char *s, char sep, const char *prefix, char *err, size_t errlen)
+{
+	char buf[CSV_LOCK_NAME_LEN];
+	const char *p = strchr(s, sep);
+	int rc;
+
+	if (p == NULL || strlen(s) >= sizeof(buf))
+		return cm_name_check(what, s, err, errlen);
+	memcpy(buf, s, (size_t)(p - s));
+	buf[p - s] = '\0';
+	if (prefix && strcmp(buf, prefix) != 0)
+		return cm_name_check(what, s, err, errlen);
+	rc = prefix ? 0 : cm_name_check(what, buf, err, errlen);
+	return rc < 0 ? rc : cm_name_check(what, p + 1, err, errlen);
+}
+
 static int lock_args(const char *volume, uint32_t node, const char *owner, int mode,
 		     char *err, size_t errlen)
 {
-	int rc = cm_name_check("volume", volume, err, errlen);
+	int rc = split_check("volume", volume, '/', NULL, err, errlen);
 
 	if (rc == 0)
-		rc = cm_name_check("lock owner", owner, err, errlen);
+		rc = split_check("lock owner", owner, ':', "admin", err, errlen);
 	if (rc < 0)
 		return rc;
 	if (node == 0 || (mode != CSV_LOCK_EXCL && mode != CSV_LOCK_SHARED)) {

@@ -31,6 +31,8 @@ static const struct res_type_ops *const res_types[] = {
 	&res_process_ops,
 	&res_vm_ops,
 	&res_vmconfig_ops,
+	&res_disk_ops,
+	&res_csv_ops,
 };
 #define RES_NTYPES (sizeof(res_types) / sizeof(res_types[0]))
 

@@ -108,10 +108,24 @@ struct res_type_ops {
 	void (*kill_now)(struct res_inst *inst);
 };
 
-/* The types, one file each (res_process.c, res_vm.c). */
+/* The types, one file each (res_process.c, res_vm.c, res_disk.c, res_csv.c). */
 extern const struct res_type_ops res_process_ops;
 extern const struct res_type_ops res_vm_ops;
 extern const struct res_type_ops res_vmconfig_ops;
+extern const struct res_type_ops res_disk_ops, res_csv_ops;
+
+/* Shared by physical-disk and csv (res_disk.c): run the LUN tool
+ * (clusterd-lun) as c->helper with its stderr captured and wait for it.
+ * Exit 0 -> ok with its first stderr line (ok_text when there is none);
+ * otherwise failed with that line. Returns RES_CALL_WAIT, or DONE if it
+ * could not start. argv[0] is an absolute path. */
+int res_lun_run(struct res_call *c, const char *const *argv, const char *ok_text);
+/* Create-time check of an iscsi://ADDR[:PORT]/IQN/LUN property 'url'
+ * (light: no libiscsi here). 0 or -CM_E_VALUE with a sentence. */
+int res_lun_url_check(const char *url, char *err, size_t errlen);
+/* The tool's --timeout (seconds) from 'io_timeout_s' (default 10), kept
+ * below a third of the call's timeout; printed into buf as well. */
+int res_lun_io_timeout(const struct res_call *c, char *buf, size_t len);
 
 /* The table entry of a type, NULL if unknown. */
 const struct res_type_ops *res_type_find(const char *name);

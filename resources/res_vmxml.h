@@ -132,4 +132,40 @@ struct res_vmxml_net {
  */
 size_t res_vmxml_networks(const struct res_vmxml *x, struct res_vmxml_net *out, size_t max);
 
+/* ---- res_vmxml_disk.c: the XML a node defines ---- */
+
+/* Where a CSV volume lies: the CSV's LUN and the volume's byte range. */
+struct res_lunref {
+	char host[160];
+	unsigned port;
+	char iqn[224];
+	unsigned lun;
+	uint64_t off, size;
+};
+
+struct res_storage_env {
+	/* CSV volume -> LUN range; 0 or -CM_E_* with a sentence */
+	int (*resolve)(void *ctx, const char *csv, const char *vol, struct res_lunref *out, char *err,
+		       size_t errlen);
+	void *ctx;
+	const char *initiator;   /* QEMU's iSCSI initiator name ("" / NULL: libvirt's default) */
+	/* physical disks (whole-LUN iSCSI disks): the shim QEMU preloads and
+	 * the node's key it registers them with (NULL/"": no shim) */
+	const char *shim_path, *pr_key, *shim_log;
+};
+
+/**
+ * Rewrite a domain XML for this node: <disk type='volume'> with
+ * pool='csv:NAME' becomes an iSCSI network disk with a storage slice; iSCSI
+ * disks get the initiator; with whole-LUN iSCSI disks and a shim, the shim's
+ * environment (<qemu:commandline>: LD_PRELOAD, CM_PR_KEY, CM_PR_TARGETS).
+ * @param[out] out  the new XML (malloc'd), or NULL when nothing changed
+ * @return 0; -CM_E_VALUE (not XML); the resolver's error; -ENOMEM
+ */
+int res_vmxml_storage(const char *xml, const struct res_storage_env *env, char **out, char *err, size_t errlen);
+/* "CSV/VOL,..." of x's CSV volume disks ("" if none). 0 or -ENAMETOOLONG. */
+int res_vmxml_csv_vols(const struct res_vmxml *x, char *buf, size_t len);
+/* "iscsi://HOST:PORT/IQN/LUN,..." of x's whole-LUN iSCSI disks. */
+int res_vmxml_whole_luns(const struct res_vmxml *x, char *buf, size_t len);
+
 #endif

@@ -1238,6 +1238,8 @@ vc__san_luns() {
 	# for refusal tests: a CD-ROM LUN (tgt's emulation rejects persistent
 	# reservations) and a LUN smaller than a witness needs
 	printf '3 nopr 16\n4 small 8\n'
+	# storage: a cluster shared volume and two physical disks (sparse)
+	printf '5 csv 512\n6 disk1 32\n7 disk2 32\n'
 }
 
 vc_san_enabled() { [[ ${VC_SAN:-0} == 1 ]]; }

@@ -1,10 +1,12 @@
-/* test_csv.c - CSV layout codec, volume allocation and lock decisions. */
+/* test_csv.c - CSV layout codec, volume allocation, lock decisions and the
+ * volume table's text form (csv_io.c, pure part). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cm_err.h"
+#include "csv_io.h"
 #include "csv_layout.h"
 #include "csv_lock.h"
 #include "ut.h"
@@ -588,6 +590,28 @@ START_TEST(lock_order_and_text)
 }
 END_TEST
 
+/* The daemon's names: "CSV/VOL" volumes and "admin:TAG" owners. */
+START_TEST(lock_cluster_names)
+{
+	struct csv_locks l, d;
+	char err[256], *t;
+
+	csv_locks_init(&l);
+	ck_assert_int_eq(csv_lock_try(&l, "store/web1", 2, "web1", CSV_LOCK_EXCL, NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(csv_lock_try(&l, "store/iso", 1, "admin:t", CSV_LOCK_SHARED, NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(csv_lock_try(&l, "store/web1", 3, "web1", CSV_LOCK_EXCL, NULL, err, sizeof(err)),
+			 -CM_E_CONFLICT);
+	ck_assert_int_eq(csv_lock_try(&l, "store/x", 1, "other:t", CSV_LOCK_EXCL, NULL, err, sizeof(err)), -CM_E_NAME);
+	ck_assert_int_eq(csv_lock_try(&l, "/x", 1, "vm", CSV_LOCK_EXCL, NULL, err, sizeof(err)), -CM_E_NAME);
+	t = csv_locks_to_text(&l);
+	ck_assert_int_eq(csv_locks_from_text(t, strlen(t), &d, err, sizeof(err)), 0);
+	ck_assert_uint_eq(d.n, 2);
+	free(t);
+	csv_locks_free(&d);
+	csv_locks_free(&l);
+}
+END_TEST
+
 START_TEST(lock_text_malformed)
 {
 	static const struct {
@@ -606,7 +630,9 @@ START_TEST(lock_text_malformed)
 		{ "a excl -1 vm\n", "node" },
 		{ "a excl 4294967296 vm\n", "node" },
 		{ "a excl 1x vm\n", "node" },
-		{ "a/b excl 1 vm\n", "volume name 'a/b' is not valid" },
+		{ "a/b/c excl 1 vm\n", "not valid" },
+		{ "a/ excl 1 vm\n", "not valid" },
+		{ "a excl 1 x:vm\n", "not valid" },
 		{ "a excl 1 v\tm\n", "lock owner name" },
 		{ "a excl 1 vm\na shared 1 vm\n", "line 2: a second lock" },
 		{ "a excl 1 vm\na shared 2 db\n", "line 2: volume 'a' is locked exclusively by 'vm' on node 1" },
@@ -623,6 +649,130 @@ START_TEST(lock_text_malformed)
 		ck_assert_ptr_null(d.v);
 	}
 	ck_assert_int_eq(csv_locks_from_text("a excl 1 vm\0\n", 13, &d, err, sizeof(err)), -CM_E_PROTO);
+}
+END_TEST
+
+START_TEST(table_text_roundtrip)
+{
+	struct csv_header h;
+	struct csv_table *t = malloc(sizeof(*t)), *u = malloc(sizeof(*u));
+	char err[256], *txt;
+	uint64_t seed = 7;
+
+	mkheader(&h);
+	mktable(&h, t);
+	txt = csv_table_to_text(t);
+	ck_assert_ptr_nonnull(txt);
+	ck_assert_str_eq(txt, "gen 5 count 3\n"
+			      "web1-disk 1048576 10485760 1 100 0\n"
+			      "db1-state 11534336 4194304 5 103 1\n"
+			      "db1-disk 16777216 20971520 3 102 0\n");
+	ck_assert_int_eq(csv_table_from_text(txt, u, err, sizeof(err)), 0);
+	tables_equal(t, u);
+	ck_assert_int_eq(csv_table_check(&h, u, err, sizeof(err)), 0);
+	free(txt);
+
+	csv_table_init(t); /* a fresh CSV: generation 0, no volumes */
+	txt = csv_table_to_text(t);
+	ck_assert_str_eq(txt, "gen 0 count 0\n");
+	ck_assert_int_eq(csv_table_from_text(txt, u, err, sizeof(err)), 0);
+	tables_equal(t, u);
+	free(txt);
+
+	/* random tables built by the allocator survive the trip; large numbers too */
+	for (int round = 0; round < 50; round++) {
+		csv_table_init(t);
+		for (int i = 0; i < 40; i++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "v%d", (int)(rnd(&seed) % 60));
+			if (rnd(&seed) % 3)
+				csv_vol_create(&h, t, name, (rnd(&seed) % 30 + 1) * MIB, (uint32_t)rnd(&seed),
+					       rnd(&seed), err, sizeof(err));
+			else
+				csv_vol_delete(t, name, err, sizeof(err));
+		}
+		t->generation += UINT64_MAX / 2;
+		txt = csv_table_to_text(t);
+		REQUIRE(txt != NULL);
+		REQUIRE(csv_table_from_text(txt, u, err, sizeof(err)) == 0);
+		tables_equal(t, u);
+		free(txt);
+	}
+	free(t);
+	free(u);
+}
+END_TEST
+
+START_TEST(table_text_malformed)
+{
+	static const struct {
+		const char *text, *want;
+	} bad[] = {
+		{ "", "empty" },
+		{ "gen 1 count 0", "newline" },
+		{ "gen 1 count 0\n\n", "line 2: more volumes" },
+		{ "gen 1 count 1\n", "0 volumes where the count says 1" },
+		{ "gen 1 count 0\na 1048576 1048576 1 0 0\n", "line 2: more volumes" },
+		{ "gen 01 count 0\n", "line 1" },
+		{ "gen -1 count 0\n", "line 1" },
+		{ "gen +1 count 0\n", "line 1" },
+		{ "gen 1  count 0\n", "line 1" },
+		{ "gen 1 count 0 \n", "line 1" },
+		{ "gen 1 count 257\n", "line 1" },
+		{ "gen 18446744073709551616 count 0\n", "line 1" },
+		{ "gen 1 cnt 0\n", "line 1" },
+		{ "gen 1 count 0\r\n", "line 1" },
+		{ "gen 2 count 1\na 1048576 1048576 1 0\n", "line 2: expected" },
+		{ "gen 2 count 1\na 1048576 1048576 1 0 0 0\n", "line 2: expected" },
+		{ "gen 2 count 1\na\t1048576 1048576 1 0 0\n", "line 2: expected" },
+		{ "gen 2 count 1\na 1048576 1048576 1 0 4294967296\n", "line 2: expected" },
+		{ "gen 2 count 1\na 1048576 0x100000 1 0 0\n", "line 2: expected" },
+		{ "gen 2 count 1\n-a 1048576 1048576 1 0 0\n", "line 2: invalid volume name" },
+		{ "gen 2 count 1\na 1048576 0 1 0 0\n", "line 2: size is 0" },
+		{ "gen 2 count 1\na 18446744073709551615 1 1 0 0\n", "line 2: size is 0 or the volume runs past" },
+		{ "gen 2 count 1\na 1048576 1048576 3 0 0\n", "line 2: the volume is newer" },
+		{ "gen 2 count 2\na 1048576 1048576 1 0 0\na 2097152 1048576 1 0 0\n", "line 3: duplicate" },
+		{ "gen 2 count 2\na 1048576 2097152 1 0 0\nb 2097152 1048576 1 0 0\n", "line 3: overlaps" },
+		{ "gen 2 count 2\na 2097152 1048576 1 0 0\nb 1048576 1048576 1 0 0\n", "line 3: overlaps" },
+	};
+	struct csv_table *t = malloc(sizeof(*t));
+	char err[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(t, 0xee, sizeof(*t));
+		strcpy(err, "");
+		ck_assert_int_eq(csv_table_from_text(bad[i].text, t, err, sizeof(err)), -CM_E_PROTO);
+		ck_assert_msg(strstr(err, bad[i].want) != NULL, "case %zu: '%s' lacks '%s'", i, err, bad[i].want);
+		ck_assert_uint_eq(t->count, 0);
+		ck_assert_uint_eq(t->generation, 0);
+	}
+	ck_assert_int_eq(csv_table_from_text(NULL, t, err, sizeof(err)), -CM_E_PROTO);
+	/* a name of 63 characters is fine, 64 is not */
+	{
+		char line[256], name[70];
+
+		memset(name, 'n', 63);
+		name[63] = '\0';
+		snprintf(line, sizeof(line), "gen 1 count 1\n%s 1048576 1048576 1 0 0\n", name);
+		ck_assert_int_eq(csv_table_from_text(line, t, err, sizeof(err)), 0);
+		ck_assert_str_eq(t->vol[0].name, name);
+		strcat(name, "n");
+		snprintf(line, sizeof(line), "gen 1 count 1\n%s 1048576 1048576 1 0 0\n", name);
+		ck_assert_int_eq(csv_table_from_text(line, t, err, sizeof(err)), -CM_E_PROTO);
+	}
+	free(t);
+}
+END_TEST
+
+START_TEST(io_op_names)
+{
+	ck_assert_int_eq(csv_io_op_from_str("create"), CSV_IO_CREATE);
+	ck_assert_int_eq(csv_io_op_from_str("delete"), CSV_IO_DELETE);
+	ck_assert_int_eq(csv_io_op_from_str("resize"), CSV_IO_RESIZE);
+	ck_assert_int_eq(csv_io_op_from_str("grow"), -CM_E_VALUE);
+	ck_assert_int_eq(csv_io_op_from_str(NULL), -CM_E_VALUE);
+	ck_assert_str_eq(csv_io_op_to_str(CSV_IO_RESIZE), "resize");
 }
 END_TEST
 
@@ -646,6 +796,10 @@ int main(void)
 	tcase_add_test(tc, lock_release_and_handover);
 	tcase_add_test(tc, lock_order_and_text);
 	tcase_add_test(tc, lock_text_malformed);
+	tcase_add_test(tc, lock_cluster_names);
+	tcase_add_test(tc, table_text_roundtrip);
+	tcase_add_test(tc, table_text_malformed);
+	tcase_add_test(tc, io_op_names);
 	suite_add_tcase(s, tc);
 	return ut_run(s);
 }

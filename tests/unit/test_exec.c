@@ -396,7 +396,10 @@ START_TEST(test_type_table)
 	ck_assert_ptr_nonnull(res_type_find("vm"));
 	ck_assert_ptr_nonnull(res_type_find("vm")->migrate);
 	ck_assert_ptr_nonnull(res_type_find("vm-config"));
-	ck_assert_ptr_null(res_type_find("physical-disk"));
+	ck_assert_ptr_nonnull(res_type_find("physical-disk"));
+	ck_assert_ptr_null(res_type_find("physical-disk")->migrate);
+	ck_assert_ptr_nonnull(res_type_find("csv"));
+	ck_assert_ptr_null(res_type_find("no-such-type"));
 	ck_assert_int_eq(res_type_check("process", ok, 2, err, sizeof(err)), 0);
 	ck_assert_int_eq(res_type_check("process", NULL, 0, err, sizeof(err)), -CM_E_VALUE);
 	ck_assert_ptr_nonnull(strstr(err, "'command'"));
@@ -404,9 +407,41 @@ START_TEST(test_type_table)
 	ck_assert_int_eq(res_type_check("process", rel, 2, err, sizeof(err)), -CM_E_VALUE);
 	ck_assert_ptr_nonnull(strstr(err, "log_file"));
 	ck_assert_int_eq(res_type_check("vm-nope", ok, 2, err, sizeof(err)), -CM_E_VALUE);
-	ck_assert_str_eq(err, "unknown resource type 'vm-nope' (known: process, vm, vm-config)");
+	ck_assert_str_eq(err, "unknown resource type 'vm-nope' (known: process, vm, vm-config, physical-disk, csv)");
 	ck_assert_str_eq(res_prop_get(ok, 2, "command"), "sleep 1");
 	ck_assert_ptr_null(res_prop_get(ok, 2, "comm"));
+}
+END_TEST
+
+/* physical-disk and csv: the create-time checks (no I/O) */
+START_TEST(test_disk_csv_check)
+{
+	const char *good[] = { "url=iscsi://198.19.1.254:3260/iqn.2026-11.test:t/2", "io_timeout_s=5" };
+	const char *noport[] = { "url=iscsi://san.example/iqn.2026-11.test:t/0" };
+	const char *badurl[] = { "url=http://x/iqn.a:b/1" };
+	const char *nolun[] = { "url=iscsi://198.19.1.254/iqn.2026-11.test:t" };
+	const char *badiqn[] = { "url=iscsi://198.19.1.254/target/1" };
+	const char *biglun[] = { "url=iscsi://198.19.1.254/iqn.2026-11.test:t/16384" };
+	const char *badkey[] = { "url=iscsi://198.19.1.254/iqn.2026-11.test:t/1", "pr_key=xyz" };
+	const char *reltool[] = { "url=iscsi://198.19.1.254/iqn.2026-11.test:t/1", "lun_tool=clusterd-lun" };
+	const char *badto[] = { "url=iscsi://198.19.1.254/iqn.2026-11.test:t/1", "io_timeout_s=0" };
+	char err[256];
+
+	ck_assert_int_eq(res_type_check("physical-disk", good, 2, err, sizeof(err)), 0);
+	ck_assert_int_eq(res_type_check("physical-disk", noport, 1, err, sizeof(err)), 0);
+	ck_assert_int_eq(res_type_check("physical-disk", NULL, 0, err, sizeof(err)), -CM_E_VALUE);
+	ck_assert_ptr_nonnull(strstr(err, "'url'"));
+	ck_assert_int_eq(res_type_check("physical-disk", badurl, 1, err, sizeof(err)), -CM_E_VALUE);
+	ck_assert_int_eq(res_type_check("physical-disk", nolun, 1, err, sizeof(err)), -CM_E_VALUE);
+	ck_assert_int_eq(res_type_check("physical-disk", badiqn, 1, err, sizeof(err)), -CM_E_VALUE);
+	ck_assert_int_eq(res_type_check("physical-disk", biglun, 1, err, sizeof(err)), -CM_E_VALUE);
+	ck_assert_int_eq(res_type_check("physical-disk", badkey, 2, err, sizeof(err)), -CM_E_VALUE);
+	ck_assert_ptr_nonnull(strstr(err, "pr_key"));
+	ck_assert_int_eq(res_type_check("physical-disk", reltool, 2, err, sizeof(err)), -CM_E_VALUE);
+	ck_assert_int_eq(res_type_check("physical-disk", badto, 2, err, sizeof(err)), -CM_E_VALUE);
+	ck_assert_int_eq(res_type_check("csv", good, 2, err, sizeof(err)), 0);
+	ck_assert_int_eq(res_type_check("csv", badurl, 1, err, sizeof(err)), -CM_E_VALUE);
+	ck_assert_int_eq(res_type_check("csv", reltool, 2, err, sizeof(err)), -CM_E_VALUE);
 }
 END_TEST
 
@@ -871,6 +906,7 @@ static Suite *exec_suite(void)
 	tcase_add_unchecked_fixture(tc, base_setup, base_teardown);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_type_table);
+	tcase_add_test(tc, test_disk_csv_check);
 	tcase_add_test(tc, test_submit_refused);
 	tcase_add_test(tc, test_online_then_killed);
 	tcase_add_test(tc, test_exit_reported_at_once);

@@ -1,0 +1,822 @@
+/* cd_csv.c - cluster shared volumes on this node: the coordinator role,
+ * the volume requests' answers, the volume locks a VM takes before it
+ * starts, and `csv create` (formatting a LUN).
+ *
+ * The coordinator of a CSV is the node its csv resource is online on. That
+ * node runs a csv_worker (csv/csv_worker.c, a thread holding the LUN open):
+ * when it becomes coordinator it reads the LUN's volume table and publishes
+ * it if the replica's mirror differs (a coordinator that died after writing
+ * the LUN but before its answer was applied); then it executes the pending
+ * volume requests one at a time, in the order they were applied, each an
+ * APPLY on the LUN answered by CM_OP_CSV_VOL_DONE with the new table. A new
+ * coordinator redoes a request the old one may already have written: a
+ * volume created with the request's own timestamp is recognised as done.
+ *
+ * A VM's CSV volumes are locked before its ONLINE runs: the engine asks
+ * cd_csv_gate(), which sends CM_OP_CSV_LOCK and holds the action; the lock
+ * is granted in the replicated order (cd_db_csv.c) and the action then
+ * runs, or a refusal becomes the action's failure, naming the holder.
+ *
+ * Never here: SCSI I/O on the main loop (the worker and cd_job threads do it).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "cd_csv.h"
+#include "cd_log.h"
+#include "cm_err.h"
+#include "cm_proto.h"
+#include "csv_io.h"
+#include "csv_worker.h"
+
+#define CSV_IO_TIMEOUT_S 10
+#define CSV_LOAD_RETRY_MS 5000
+#define CSV_WAIT_MS (120 * 1000)
+
+struct coord {
+	char name[CD_CSV_NAME_MAX + 1];
+	char url[600];
+	char uuid[40];               /* this cluster's */
+	struct csv_worker *w;
+	int efd;
+	struct cd *cd;
+	bool loaded;                 /* the table was read and published */
+	uint64_t load_id;            /* the LOAD under way, or 0 */
+	uint64_t io_id;              /* the APPLY under way, or 0 */
+	struct cd_db_csv_req req;    /* ... and its request */
+	uint64_t retry_ms;           /* no LOAD before this (wall clock) */
+};
+
+struct vwait {                       /* a client waiting for a volume request */
+	struct vwait *next;
+	int64_t req;
+	qb_ipcs_connection_t *conn;
+	uint64_t deadline_ms;
+};
+
+struct lwait {                       /* a lock write of ours under way */
+	struct lwait *next;
+	uint64_t write_id;
+	char res[CM_NAME_MAX];
+	uint64_t gen;
+	bool admin;                  /* cluadmin csv lock: the reply goes to conn */
+	qb_ipcs_connection_t *conn;
+};
+
+struct cd_csv {
+	struct coord *c[CD_CSV_MAX];   /* each allocated: the loop holds its address */
+	size_t n;
+	struct vwait *vw;
+	struct lwait *lw;
+	qb_loop_timer_handle timer;
+	bool timer_armed;
+};
+
+static void coord_kick(struct cd *cd, struct coord *k);
+
+/* ---- the coordinator ---- */
+
+static void *stop_thread(void *arg)
+{
+	struct coord *k = arg;
+
+	csv_worker_stop(k->w);
+	close(k->efd);
+	free(k);
+	return NULL;
+}
+
+/* Stop a worker without waiting on the main loop: a request under way may
+ * take up to the I/O timeout. */
+static void coord_drop(struct cd *cd, size_t i)
+{
+	struct cd_csv *s = cd->csv;
+	struct coord *k = s->c[i];
+	pthread_attr_t at;
+	pthread_t t;
+
+	cd_log(LOG_NOTICE, "csv '%s': this node is no longer its coordinator", k->name);
+	qb_loop_poll_del(cd->loop, k->efd);
+	s->c[i] = s->c[--s->n];
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &at, stop_thread, k) != 0)
+		stop_thread(k);
+	pthread_attr_destroy(&at);
+}
+
+static void send_done(struct cd *cd, const char *csv, int64_t req, bool ok, const char *text,
+		      const struct csv_table *t)
+{
+	char *table = t ? csv_table_to_text(t) : NULL;
+	struct cm_msg w;
+
+	cm_msg_init(&w, CM_MSG_WRITE);
+	cm_msg_add_int(&w, CM_OP_CSV_VOL_DONE);
+	cm_msg_add_int(&w, req);
+	cm_msg_add_int(&w, ok);
+	cm_msg_add_int(&w, t ? (int64_t)t->generation : 0);
+	cm_msg_add_str(&w, csv);
+	cm_msg_add_str(&w, text);
+	cm_msg_add_str(&w, table ? table : "");
+	cd_engine_send(cd, &w, "a volume table");
+	free(table);
+}
+
+/* A refusal that only says the request was already done (by this or an
+ * earlier coordinator that died before its answer was applied). */
+static bool already_done(const struct coord *k, const struct csv_res *r)
+{
+	int i;
+
+	if (!r->have_table)
+		return false;
+	i = csv_vol_find(&r->table, k->req.vol);
+	if (strcmp(k->req.op, "create") == 0)
+		return r->rc == -CM_E_EXISTS && i >= 0 && r->table.vol[i].created_ms == (uint64_t)k->req.created_ms;
+	if (strcmp(k->req.op, "delete") == 0)
+		return r->rc == -CM_E_NO_OBJECT && i < 0;
+	return false;
+}
+
+static void on_result(struct cd *cd, struct coord *k, const struct csv_res *r)
+{
+	char text[700];
+
+	if (r->id == k->load_id) {
+		char *mine, *disk;
+
+		k->load_id = 0;
+		if (r->rc < 0) {
+			cd_log(LOG_ERR, "csv '%s': cannot read the volume table: %s%s%s", k->name, r->err,
+			       r->report[0] ? "; " : "", r->report);
+			k->retry_ms = cd_wall_ms() + CSV_LOAD_RETRY_MS;
+			return;
+		}
+		if (strstr(r->report, "passed over"))
+			cd_log(LOG_WARNING, "csv '%s': %s", k->name, r->report);
+		mine = cd_db_csv_table_text(cd->db, k->name);
+		disk = csv_table_to_text(&r->table);
+		if (!mine || !disk || strcmp(mine, disk) != 0) {
+			cd_log(LOG_NOTICE, "csv '%s': publishing the volume table read from the LUN (generation %" PRIu64
+			       ")", k->name, r->table.generation);
+			send_done(cd, k->name, 0, true, "", &r->table);
+		}
+		free(mine);
+		free(disk);
+		k->loaded = true;
+		return;
+	}
+	if (r->id != k->io_id)
+		return;
+	k->io_id = 0;
+	if (r->rc == 0 || already_done(k, r)) {
+		int i = csv_vol_find(&r->table, k->req.vol);
+
+		if (strcmp(k->req.op, "delete") == 0 || i < 0)
+			snprintf(text, sizeof(text), "%sd", k->req.op);
+		else
+			snprintf(text, sizeof(text), "%sd: %" PRIu64 " MiB at offset %" PRIu64 " MiB", k->req.op,
+				 r->table.vol[i].size >> 20, r->table.vol[i].offset >> 20);
+		send_done(cd, k->name, k->req.id, true, text, &r->table);
+	} else {
+		send_done(cd, k->name, k->req.id, false, r->err[0] ? r->err : cm_strerror(r->rc),
+			  r->have_table ? &r->table : NULL);
+	}
+}
+
+static int coord_event(int fd, int revents, void *data)
+{
+	struct coord *k = data;
+	struct cd *cd = k->cd;
+	struct cd_csv *s = cd->csv;
+	struct csv_res *r = malloc(sizeof(*r));
+	uint64_t v;
+	char name[sizeof(k->name)];
+	size_t i;
+
+	(void)revents;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		cd_log(LOG_WARNING, "csv: reading the worker's eventfd: %s", strerror(errno));
+	if (r == NULL)
+		return 0;
+	cm_strlcpy(name, k->name, sizeof(name));
+	while (csv_worker_take(k->w, r))
+		on_result(cd, k, r);
+	free(r);
+	/* k stays valid: nothing above drops a coordinator */
+	for (i = 0; i < s->n; i++)
+		if (s->c[i] == k)
+			coord_kick(cd, k);
+	return 0;
+}
+
+static int coord_add(struct cd *cd, const struct cd_db_csv *c)
+{
+	struct cd_csv *s = cd->csv;
+	struct csv_worker_cfg cfg;
+	struct coord *k;
+	char err[512];
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if ((rc = wit_url_parse(c->url, &cfg.url, err, sizeof(err))) < 0) {
+		cd_log(LOG_ERR, "csv '%s': %s", c->name, err);
+		return rc;
+	}
+	cd_quorum_initiator(cd, cfg.initiator, sizeof(cfg.initiator));
+	cfg.io_timeout_s = CSV_IO_TIMEOUT_S;
+	/* the array moves when it grows: the loop's data pointer must not */
+	if (s->n == CD_CSV_MAX)
+		return -ENOSPC;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return -ENOMEM;
+	k->cd = cd;
+	cm_strlcpy(k->name, c->name, sizeof(k->name));
+	cm_strlcpy(k->url, c->url, sizeof(k->url));
+	{
+		struct cd_db_cluster cl;
+
+		if (cd_db_cluster_get(cd->db, &cl) == 0)
+			cm_strlcpy(k->uuid, cl.uuid, sizeof(k->uuid));
+	}
+	k->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (k->efd < 0) {
+		free(k);
+		return -errno;
+	}
+	cfg.notify_fd = k->efd;
+	if ((rc = csv_worker_start(&cfg, &k->w)) < 0) {
+		close(k->efd);
+		free(k);
+		return rc;
+	}
+	qb_loop_poll_add(cd->loop, QB_LOOP_MED, k->efd, POLLIN, k, coord_event);
+	s->c[s->n++] = k;
+	cd_log(LOG_NOTICE, "csv '%s': this node is its coordinator (%s)", c->name, c->url);
+	return 0;
+}
+
+static void coord_kick(struct cd *cd, struct coord *k)
+{
+	struct csv_req q;
+	int rc;
+
+	if (k->load_id || k->io_id)
+		return;
+	memset(&q, 0, sizeof(q));
+	if (!k->loaded) {
+		if (cd_wall_ms() < k->retry_ms)
+			return;
+		q.type = CSV_REQ_LOAD;
+		k->load_id = csv_worker_submit(k->w, &q);
+		return;
+	}
+	rc = cd_db_csv_next_req(cd->db, k->name, &k->req);
+	if (rc <= 0)
+		return;
+	q.type = CSV_REQ_APPLY;
+	cm_strlcpy(q.cluster_uuid, k->uuid, sizeof(q.cluster_uuid)); /* a LUN reformatted elsewhere is refused */
+	q.op = csv_io_op_from_str(k->req.op);
+	cm_strlcpy(q.vol, k->req.vol, sizeof(q.vol));
+	q.size = (uint64_t)(k->req.size > 0 ? k->req.size : 0);
+	/* the request's own time: a redo recognises the volume it created */
+	q.now_ms = k->req.created_ms;
+	k->io_id = csv_worker_submit(k->w, &q);
+}
+
+static void coords_update(struct cd *cd)
+{
+	struct cd_csv *s = cd->csv;
+	struct cd_db_csv *v = NULL;
+	size_t n = 0, i, j;
+	bool q = cd_quorum_verdict(cd, NULL);
+
+	if (cd_db_csvs(cd->db, &v, &n) < 0)
+		return;
+	/* drop what we no longer coordinate */
+	for (i = 0; i < s->n;) {
+		bool keep = false;
+
+		for (j = 0; j < n && q; j++)
+			if (strcmp(v[j].name, s->c[i]->name) == 0 && strcmp(v[j].url, s->c[i]->url) == 0 &&
+			    cd_db_csv_coordinator(cd->db, v[j].name) == cd->my_id)
+				keep = true;
+		if (keep)
+			i++;
+		else
+			coord_drop(cd, i);
+	}
+	for (j = 0; j < n && q; j++) {
+		bool have = false;
+
+		if (cd_db_csv_coordinator(cd->db, v[j].name) != cd->my_id)
+			continue;
+		for (i = 0; i < s->n; i++)
+			have = have || strcmp(s->c[i]->name, v[j].name) == 0;
+		if (!have)
+			coord_add(cd, &v[j]);
+	}
+	free(v);
+	for (i = 0; i < s->n; i++)
+		coord_kick(cd, s->c[i]);
+}
+
+/* ---- clients waiting for volume requests ---- */
+
+static void vwaits_check(struct cd *cd, bool all_now)
+{
+	struct cd_csv *s = cd->csv;
+	struct vwait **pp = &s->vw, *w;
+	uint64_t now = cd_wall_ms();
+
+	while ((w = *pp) != NULL) {
+		char state[16] = "", text[600] = "";
+		int rc = cd_db_csv_req_state(cd->db, w->req, state, sizeof(state), text, sizeof(text));
+
+		if (rc == 0 && strcmp(state, "pending") == 0 && !all_now && now < w->deadline_ms) {
+			pp = &w->next;
+			continue;
+		}
+		if (rc < 0 && !all_now && now < w->deadline_ms) {
+			pp = &w->next; /* the request write is not applied yet */
+			continue;
+		}
+		if (rc == 0 && strcmp(state, "done") == 0) {
+			char json[800];
+			struct cm_sb sb;
+			struct cm_jw jw;
+
+			cm_sb_init(&sb);
+			cm_jw_init(&jw, &sb);
+			cm_jw_obj_begin(&jw);
+			cm_jw_kv_bool(&jw, "ok", true);
+			cm_jw_kv_int(&jw, "request", w->req);
+			cm_jw_kv_str(&jw, "text", text);
+			cm_jw_obj_end(&jw);
+			cm_strlcpy(json, cm_sb_str(&sb), sizeof(json));
+			cm_sb_free(&sb);
+			cd_ipc_reply(w->conn, 0, json);
+		} else if (rc == 0 && strcmp(state, "failed") == 0) {
+			cd_ipc_reply(w->conn, -CM_E_VALUE, text);
+		} else {
+			cd_ipc_reply(w->conn, -CM_E_TIMEOUT, all_now ? "clusterd is stopping" :
+				     "no answer from the coordinator in time (is the CSV online? see 'cluadmin csv show')");
+		}
+		qb_ipcs_connection_unref(w->conn);
+		*pp = w->next;
+		free(w);
+	}
+}
+
+static void timer_cb(void *data)
+{
+	struct cd *cd = data;
+
+	cd->csv->timer_armed = false;
+	cd_csv_changed(cd);
+}
+
+int cd_csv_wait_request(struct cd *cd, qb_ipcs_connection_t *c, int64_t req)
+{
+	struct vwait *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return -ENOMEM;
+	w->req = req;
+	w->conn = c;
+	w->deadline_ms = cd_wall_ms() + CSV_WAIT_MS;
+	qb_ipcs_connection_ref(c);
+	w->next = cd->csv->vw;
+	cd->csv->vw = w;
+	return 0;
+}
+
+/* ---- locks ---- */
+
+static int lock_send(struct cd *cd, const char *owner, const char *vols, int mode, bool unlock, uint64_t *id)
+{
+	char node[CM_NAME_MAX] = "";
+	struct cd_db_node *nodes = NULL;
+	size_t nn = 0, i;
+	struct cm_msg w;
+
+	cd_db_nodes(cd->db, &nodes, &nn);
+	for (i = 0; i < nn; i++)
+		if (nodes[i].id == cd->my_id)
+			cm_strlcpy(node, nodes[i].name, sizeof(node));
+	free(nodes);
+	cm_msg_init(&w, CM_MSG_WRITE);
+	cm_msg_add_int(&w, CM_OP_CSV_LOCK);
+	cm_msg_add_int(&w, mode);
+	cm_msg_add_int(&w, unlock);
+	cm_msg_add_str(&w, node);
+	cm_msg_add_str(&w, owner);
+	cm_msg_add_str(&w, vols);
+	cm_msg_add_str(&w, "clusterd");
+	return cd_repl_write(cd->repl, &w, id);
+}
+
+bool cd_csv_gate(struct cd *cd, const char *res, uint64_t gen, const char *vols)
+{
+	struct cd_csv *s = cd->csv;
+	struct lwait *l;
+	uint64_t id = 0;
+	int rc;
+
+	if (s == NULL || vols == NULL || vols[0] == '\0' || cd_db_csv_holds(cd->db, cd->my_id, res, vols))
+		return true;
+	for (l = s->lw; l; l = l->next)
+		if (!l->admin && strcmp(l->res, res) == 0 && l->gen == gen)
+			return false; /* asked already */
+	rc = lock_send(cd, res, vols, 0, false, &id);
+	if (rc < 0) {
+		cd_log(LOG_WARNING, "resource '%s': cannot ask for the locks of %s: %s", res, vols, cm_strerror(rc));
+		return false;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return false;
+	l->write_id = id;
+	cm_strlcpy(l->res, res, sizeof(l->res));
+	l->gen = gen;
+	l->next = s->lw;
+	s->lw = l;
+	cd_log(LOG_INFO, "resource '%s': locking %s before it starts", res, vols);
+	return false;
+}
+
+int cd_csv_admin_lock(struct cd *cd, qb_ipcs_connection_t *c, const char *owner, const char *vols, int mode,
+		      bool unlock)
+{
+	struct lwait *l = calloc(1, sizeof(*l));
+	uint64_t id = 0;
+	int rc;
+
+	if (l == NULL)
+		return -ENOMEM;
+	if ((rc = lock_send(cd, owner, vols, mode, unlock, &id)) < 0) {
+		free(l);
+		return rc;
+	}
+	l->write_id = id;
+	l->admin = true;
+	l->conn = c;
+	qb_ipcs_connection_ref(c);
+	l->next = cd->csv->lw;
+	cd->csv->lw = l;
+	return 0;
+}
+
+bool cd_csv_write_done(struct cd *cd, uint64_t id, int rc, const char *err)
+{
+	struct cd_csv *s = cd->csv;
+	struct lwait **pp, *l;
+
+	if (s == NULL)
+		return false;
+	for (pp = &s->lw; (l = *pp) != NULL; pp = &l->next)
+		if (l->write_id == id)
+			break;
+	if (l == NULL)
+		return false;
+	*pp = l->next;
+	if (l->admin) {
+		cd_ipc_reply(l->conn, rc, rc == 0 ? "{\"ok\":true}" : err);
+		qb_ipcs_connection_unref(l->conn);
+	} else if (rc == 0) {
+		cd_engine_run_online(cd, l->res, l->gen);
+	} else {
+		char text[600];
+		struct cm_msg w;
+
+		snprintf(text, sizeof(text), "not started: %s", err);
+		cd_log(LOG_WARNING, "resource '%s': %s", l->res, text);
+		cm_msg_init(&w, CM_MSG_WRITE);
+		cm_msg_add_int(&w, CM_OP_RES_RESULT);
+		cm_msg_add_int(&w, (int64_t)l->gen);
+		cm_msg_add_int(&w, RES_OP_ONLINE);
+		cm_msg_add_int(&w, 0);
+		cm_msg_add_str(&w, l->res);
+		cm_msg_add_str(&w, text);
+		cd_engine_send(cd, &w, "a resource result");
+	}
+	free(l);
+	return true;
+}
+
+/* ---- VMs: the XML a node defines ---- */
+
+static int resolve(void *ctx, const char *csv, const char *vol, struct res_lunref *out, char *err, size_t errlen)
+{
+	struct cd *cd = ctx;
+	struct cd_db_csv c;
+	struct wit_url u;
+	char *colon;
+
+	if (cd_db_csv_get(cd->db, csv, &c) < 0) {
+		snprintf(err, errlen, "cluster shared volume '%s' does not exist", csv);
+		return -CM_E_NO_OBJECT;
+	}
+	if (cd_db_csv_vol(cd->db, csv, vol, &out->off, &out->size) < 0) {
+		snprintf(err, errlen, "volume '%s/%s' does not exist", csv, vol);
+		return -CM_E_NO_OBJECT;
+	}
+	if (wit_url_parse(c.url, &u, err, errlen) < 0)
+		return -CM_E_URL;
+	cm_strlcpy(out->host, u.portal, sizeof(out->host));
+	colon = strrchr(out->host, ':');
+	out->port = 3260;
+	if (colon && colon[1] && strchr(colon, ']') == NULL) {
+		out->port = (unsigned)strtoul(colon + 1, NULL, 10);
+		*colon = '\0';
+	}
+	cm_strlcpy(out->iqn, u.iqn, sizeof(out->iqn));
+	out->lun = (unsigned)u.lun;
+	return 0;
+}
+
+char *cd_csv_domain_xml(struct cd *cd, const char *xml, char *err, size_t errlen)
+{
+	struct res_storage_env env;
+	char initiator[224], key[32], *out = NULL;
+	struct cd_db_cluster cl;
+	int rc;
+
+	memset(&env, 0, sizeof(env));
+	cd_quorum_initiator(cd, initiator, sizeof(initiator));
+	env.resolve = resolve;
+	env.ctx = cd;
+	env.initiator = initiator;
+	if (cd_db_cluster_get(cd->db, &cl) == 0 && cd->lun_shim[0]) {
+		snprintf(key, sizeof(key), "0x%016" PRIx64, cd_csv_disk_key(cl.uuid, cd->my_id));
+		env.shim_path = cd->lun_shim;
+		env.pr_key = key;
+	}
+	rc = res_vmxml_storage(xml, &env, &out, err, errlen);
+	if (rc < 0)
+		return NULL;
+	return out ? out : strdup(xml);
+}
+
+uint64_t cd_csv_disk_key(const char *cluster_uuid, uint32_t node)
+{
+	/* the witness's key with a mark: a disk and the witness never share a key */
+	return wit_key(cluster_uuid, node) ^ 0x00d1000000000000ULL;
+}
+
+/* ---- csv create: format the LUN in a thread, then one write ---- */
+
+struct create_job {
+	char name[CD_CSV_NAME_MAX + 1], url[600], initiator[224], uuid[40], actor[64];
+	bool force;
+	struct csv_header h;
+};
+
+static int create_io(void *arg, char *out, size_t outlen)
+{
+	struct create_job *j = arg;
+	struct wit_url u;
+	struct wit_lun *l = NULL;
+	int rc;
+
+	if ((rc = wit_url_parse(j->url, &u, out, outlen)) < 0)
+		return rc;
+	if ((rc = wit_lun_open(&u, j->initiator, CSV_IO_TIMEOUT_S, &l, out, outlen)) < 0)
+		return rc;
+	rc = csv_io_format(l, j->uuid, j->name, j->force, (int64_t)cd_wall_ms(), &j->h, out, outlen);
+	wit_lun_close(l);
+	return rc;
+}
+
+static void create_then(struct cd *cd, qb_ipcs_connection_t *c, int rc, const char *out, void *arg)
+{
+	struct create_job *j = arg;
+	struct cm_msg w;
+	uint64_t id;
+
+	if (rc < 0) {
+		cd_ipc_reply(c, rc, out);
+		return;
+	}
+	cm_msg_init(&w, CM_MSG_WRITE);
+	cm_msg_add_int(&w, CM_OP_CSV_CREATE);
+	cm_msg_add_int(&w, (int64_t)j->h.lun_bytes);
+	cm_msg_add_int(&w, (int64_t)j->h.data_off);
+	cm_msg_add_int(&w, (int64_t)j->h.data_end);
+	cm_msg_add_int(&w, 0);
+	cm_msg_add_str(&w, j->name);
+	cm_msg_add_str(&w, j->url);
+	cm_msg_add_str(&w, j->actor);
+	rc = cd_repl_write(cd->repl, &w, &id);
+	if (rc == 0)
+		rc = cd_ipc_wait_write(cd, c, id);
+	if (rc < 0)
+		cd_ipc_reply(c, rc, "cannot send the change to the cluster");
+}
+
+int cd_csv_create(struct cd *cd, qb_ipcs_connection_t *c, const char *name, const char *url, bool force,
+		  const char *actor, char *err, size_t errlen)
+{
+	struct create_job *j = calloc(1, sizeof(*j));
+	struct cd_db_cluster cl;
+	struct wit_url u;
+	int rc;
+
+	if (j == NULL)
+		return -ENOMEM;
+	if ((rc = cd_db_csv_name_check("CSV", name, CD_CSV_NAME_MAX, err, errlen)) < 0 ||
+	    (rc = wit_url_parse(url, &u, err, errlen)) < 0) {
+		free(j);
+		return rc;
+	}
+	cm_strlcpy(j->name, name, sizeof(j->name));
+	wit_url_to_str(&u, j->url, sizeof(j->url));
+	if (cd_db_csv_get(cd->db, name, &(struct cd_db_csv){ 0 }) == 0) {
+		snprintf(err, errlen, "a cluster shared volume named '%s' already exists", name);
+		free(j);
+		return -CM_E_EXISTS;
+	}
+	{
+		struct cd_db_csv *v = NULL;
+		size_t n = 0, i;
+
+		cd_db_csvs(cd->db, &v, &n);
+		for (i = 0; i < n; i++)
+			if (strcmp(v[i].url, j->url) == 0) {
+				snprintf(err, errlen, "%s is already the cluster shared volume '%s'", j->url, v[i].name);
+				rc = -CM_E_EXISTS;
+			}
+		free(v);
+		if (rc < 0) {
+			free(j);
+			return rc;
+		}
+	}
+	if (strcmp(j->url, cd->witness_url) == 0) {
+		snprintf(err, errlen, "%s is the witness LUN", j->url);
+		free(j);
+		return -CM_E_EXISTS;
+	}
+	cd_db_cluster_get(cd->db, &cl);
+	cm_strlcpy(j->uuid, cl.uuid, sizeof(j->uuid));
+	cd_quorum_initiator(cd, j->initiator, sizeof(j->initiator));
+	cm_strlcpy(j->actor, actor, sizeof(j->actor));
+	j->force = force;
+	return cd_job_start_then(cd, c, create_io, j, create_then);
+}
+
+/* ---- life cycle ---- */
+
+void cd_csv_changed(struct cd *cd)
+{
+	struct cd_csv *s = cd->csv;
+
+	if (s == NULL)
+		return;
+	coords_update(cd);
+	vwaits_check(cd, false);
+	if (!s->timer_armed && (s->vw || s->n)) {
+		/* deadlines of waiters, LOAD retries */
+		s->timer_armed = qb_loop_timer_add(cd->loop, QB_LOOP_LOW, 1000ULL * 1000 * 1000, cd, timer_cb,
+						   &s->timer) == 0;
+	}
+}
+
+int cd_csv_start(struct cd *cd)
+{
+	cd->csv = calloc(1, sizeof(*cd->csv));
+	return cd->csv ? 0 : -ENOMEM;
+}
+
+void cd_csv_stop(struct cd *cd)
+{
+	struct cd_csv *s = cd->csv;
+
+	if (s == NULL)
+		return;
+	while (s->n)
+		coord_drop(cd, s->n - 1);
+	vwaits_check(cd, true);
+	while (s->lw) {
+		struct lwait *l = s->lw;
+
+		s->lw = l->next;
+		if (l->admin)
+			qb_ipcs_connection_unref(l->conn);
+		free(l);
+	}
+	if (s->timer_armed)
+		qb_loop_timer_del(cd->loop, s->timer);
+	free(s);
+	cd->csv = NULL;
+}
+
+/* ---- what the types need ---- */
+
+void cd_csv_vm_vols(struct cd *cd, const char *vm, char *buf, size_t len)
+{
+	char cfg[CM_NAME_MAX + 16], err[256];
+	struct res_vmxml *x = NULL;
+	char *xml;
+
+	buf[0] = '\0';
+	snprintf(cfg, sizeof(cfg), "%s-config", vm);
+	xml = cd_db_vm_xml(cd->db, cfg);
+	if (xml && res_vmxml_parse(xml, strlen(xml), &x, err, sizeof(err)) == 0)
+		res_vmxml_csv_vols(x, buf, len);
+	res_vmxml_free(x);
+	free(xml);
+}
+
+static char *kv(const char *k, const char *v)
+{
+	char *s;
+
+	return asprintf(&s, "%s=%s", k, v) < 0 ? NULL : s;
+}
+
+size_t cd_csv_props(struct cd *cd, const struct res_resource *r, char **out, size_t max)
+{
+	struct cd_db_cluster cl;
+	char buf[224];
+	size_t n = 0;
+
+	if (strcmp(r->type, "csv") != 0 && strcmp(r->type, "physical-disk") != 0)
+		return 0;
+	if (cd_db_cluster_get(cd->db, &cl) < 0 || max < 6)
+		return 0;
+	out[n++] = kv("lun_tool", cd->lun_tool);
+	cd_quorum_initiator(cd, buf, sizeof(buf));
+	out[n++] = kv("initiator", buf);
+	if (strcmp(r->type, "csv") == 0) {
+		out[n++] = kv("cluster_uuid", cl.uuid);
+		out[n++] = kv("csv_name", strncmp(r->name, "csv-", 4) == 0 ? r->name + 4 : r->name);
+	} else {
+		/* The core plans an ONLINE here only once the group is active
+		 * nowhere else: its last owner released the disk, or was fenced
+		 * or confirmed down. So any other node's key may be preempted;
+		 * a key of no node of this cluster never is. */
+		struct cd_db_node *nodes = NULL;
+		size_t nn = 0, i;
+		struct cm_sb pre, names;
+
+		snprintf(buf, sizeof(buf), "0x%016" PRIx64, cd_csv_disk_key(cl.uuid, cd->my_id));
+		out[n++] = kv("pr_key", buf);
+		cm_sb_init(&pre);
+		cm_sb_init(&names);
+		cd_db_nodes(cd->db, &nodes, &nn);
+		for (i = 0; i < nn; i++) {
+			uint64_t k = cd_csv_disk_key(cl.uuid, nodes[i].id);
+
+			cm_sb_printf(&names, "%s0x%016" PRIx64 "=%s", names.len ? "," : "", k, nodes[i].name);
+			if (nodes[i].id != cd->my_id)
+				cm_sb_printf(&pre, "%s0x%016" PRIx64, pre.len ? "," : "", k);
+		}
+		free(nodes);
+		out[n++] = kv("preempt_keys", cm_sb_str(&pre));
+		if (n < max)
+			out[n++] = kv("known_keys", cm_sb_str(&pre));
+		if (n < max)
+			out[n++] = kv("key_names", cm_sb_str(&names));
+		cm_sb_free(&pre);
+		cm_sb_free(&names);
+	}
+	return n;
+}
+
+/* dir of /proc/self/exe + rel, if it exists */
+static bool tool_at(const char *dir, const char *rel, char *out, size_t len)
+{
+	char p[2200];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	if (access(p, R_OK) != 0)
+		return false;
+	return cm_strlcpy(out, p, len) >= 0;
+}
+
+void cd_csv_find_tools(struct cd *cd)
+{
+	char exe[1024], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) != NULL)
+		*slash = '\0';
+	if (!tool_at(exe, "clusterd-lun", cd->lun_tool, sizeof(cd->lun_tool)))
+		tool_at(exe, "../csv/clusterd-lun", cd->lun_tool, sizeof(cd->lun_tool));
+	if (!tool_at(exe, "../lib/clusterd/cm_iscsi_pr.so", cd->lun_shim, sizeof(cd->lun_shim)))
+		tool_at(exe, "../resources/cm_iscsi_pr.so", cd->lun_shim, sizeof(cd->lun_shim));
+	cd_log(LOG_INFO, "LUN tool %s, PR shim %s", cd->lun_tool[0] ? cd->lun_tool : "(none)",
+	       cd->lun_shim[0] ? cd->lun_shim : "(none)");
+}
