@@ -660,7 +660,18 @@ int cd_csv_create(struct cd *cd, qb_ipcs_connection_t *c, const char *name, cons
 			return rc;
 		}
 	}
-	if (strcmp(j->url, cd->witness_url) == 0) {
+	{
+		/* the witness configured, or the one in use */
+		char wu[600] = "";
+		struct wit_url w;
+
+		cd_db_prop_get(cd->db, CM_OBJ_CLUSTER, "", "witness_url", wu, sizeof(wu), NULL);
+		if (wu[0] && wit_url_parse(wu, &w, err, errlen) == 0)
+			wit_url_to_str(&w, wu, sizeof(wu));
+		if ((wu[0] && strcmp(wu, j->url) == 0) || (cd->witness_url[0] && strcmp(j->url, cd->witness_url) == 0))
+			rc = -CM_E_EXISTS;
+	}
+	if (rc == -CM_E_EXISTS) {
 		snprintf(err, errlen, "%s is the witness LUN", j->url);
 		free(j);
 		return -CM_E_EXISTS;

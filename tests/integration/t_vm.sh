@@ -52,58 +52,13 @@ trap 'vm_checker_stop; it_down; rm -rf "$IT_TMP"' EXIT
 
 # ---------------------------------------------------------------- helpers
 V=n1 # the node cluadmin runs on (changed while n1 is down)
-# chk NAME REASON CMD...: like it_check, but REASON is expanded again on
-# failure, so what it defers with \$ shows the state after the wait
-chk() {
-	local name=$1 reason=$2
-	shift 2
-	if "$@" >/dev/null 2>&1; then
-		it_pass "$name"
-	else # one line (run-all counts lines), bounded
-		it_fail "$name" "$(eval "printf '%s' \"$reason\"" 2>&1 | tr '\n' ' ' | cut -c1-600)"
-	fi
-}
-vj() { cj "$V" vm show "$1" 2>/dev/null; }
-vstate() { vj "$1" | jq -r .state; }
-vowner() { vj "$1" | jq -r .owner; }
-vreason() { vj "$1" | jq -r '.reason // ""'; }
-vsum() { printf "%s is '%s' owner '%s' (%s); libvirt: running on '%s'" "$1" "$(vstate "$1")" "$(vowner "$1")" \
-	"$(vreason "$1")" "$(running_on "$1" | tr '\n' ' ')"; }
-# online_on VM NODE: the cluster says Online on NODE and only NODE's
-# libvirtd runs it
-online_on() { [[ $(vstate "$1") == Online && $(vowner "$1") == "$2" ]] && runs_only_on "$1" "$2"; }
-online_off() { # online_off VM NODE: Online somewhere else, and only there
-	local o
-	o=$(vowner "$1")
-	[[ $o != "$2" && -n $o ]] && online_on "$1" "$o"
-}
-no_job() { vj "$1" | jq -e '.job == null or .job.state != "running"'; }
 vlist() { cj "$V" vm list 2>/dev/null | jq -S '[.vms[] | {name, group, state, owner, node}] | sort_by(.name)'; }
-others() { vc_nodes | grep -vx "$1"; }
 mkvm() { # mkvm NAME PREFERRED [create options...]: the guest, with a qcow2 disk on the shared dir
 	local name=$1 pref=$2
 	shift 2
 	"$MKDOMXML" "$name" "$SHARED" >"$SHARED/$name.xml" || return 1
 	ca "$V" --timeout "$BOOT_S" vm create "$name" --xml "$SHARED/$name.xml" --preferred "$pref" --wait "$@"
 }
-# migrate VM NODE MODE: prints cluadmin's report; status is cluadmin's
-migrate() { ca "$V" --timeout "$MIG_S" vm migrate "$1" --to "$2" "--$3" 2>&1; }
-# mig_check NAME VM NODE MODE: migrate, then: cluadmin succeeded, the VM
-# is Online on NODE only, and its counter went on (no new boot)
-mig_check() {
-	local name=$1 vm=$2 to=$3 mode=$4 off last out rc t0
-	read -r off last < <(con_mark "$vm")
-	t0=$(it_now_ms)
-	out=$(migrate "$vm" "$to" "$mode"); rc=$?
-	MIG_MS=$(($(it_now_ms) - t0))
-	# shellcheck disable=SC2034 # read by the checks after a call
-	MIG_OUT=$out
-	chk "$name" "rc \$rc: \$out; \$(vsum $vm)" eval '[ $rc = 0 ] && it_wait 10 online_on $vm $to'
-	it_wait 10 cnt_above "$vm" $((last + 6)) "$off"
-	chk "$name-counter-goes-on" "before: CNT $last; after: \$(cnt_summary $vm $off)" cnt_continued "$vm" "$off" "$last"
-	it_info "$mode migration of $vm -> $to: $MIG_MS ms wall; report: $(tr '\n' ' ' <<<"$out")"
-}
-
 # ---------------------------------------------------------------- setup
 for n in $(vc_nodes); do
 	ca n1 property set --node "$n" fence_agent "$FENCE" >/dev/null
