@@ -141,6 +141,14 @@ static void render_show(const struct cm_jv *v)
 	       cm_jv_get_str(v, "group", ""));
 	printf("  data area %s: %s used, %s free; volume table generation %lld\n\n", a, b, c,
 	       (long long)cm_jv_get_int(v, "table_generation", 0));
+	{
+		const struct cm_jv *pa = cm_jv_get(v, "paths");
+
+		for (i = 0; pa && i < pa->nkids; i++)
+			if (!cm_jv_get_bool(&pa->kids[i], "ok", true))
+				printf("  node %s has LOST its path to the LUN: %s\n", cm_jv_get_str(&pa->kids[i], "node", ""),
+				       cm_jv_get_str(&pa->kids[i], "text", ""));
+	}
 	render_volumes(v);
 	if (n) {
 		printf("\nrecent volume requests:\n");

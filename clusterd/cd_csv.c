@@ -32,6 +32,7 @@
 
 #include "cd_csv.h"
 #include "cd_log.h"
+#include "cd_vm.h"
 #include "cm_err.h"
 #include "cm_proto.h"
 #include "csv_io.h"
@@ -40,6 +41,12 @@
 #define CSV_IO_TIMEOUT_S 10
 #define CSV_LOAD_RETRY_MS 5000
 #define CSV_WAIT_MS (120 * 1000)
+#define PATH_CHECK_MS 2000           /* every node checks its path to every CSV */
+#define PATH_TIMEOUT_S 3
+#define PATH_FAILS 2                 /* consecutive failures before the path counts as lost */
+/* A VM with I/O in flight on a lost path cannot finish a live migration
+ * (QEMU drains its disks at the switchover): give it this long. */
+#define PATH_MIG_GRACE_MS 15000
 
 struct coord {
 	char name[CD_CSV_NAME_MAX + 1];
@@ -71,8 +78,29 @@ struct lwait {                       /* a lock write of ours under way */
 	qb_ipcs_connection_t *conn;
 };
 
+struct pathck {                      /* this node's path to a CSV's LUN */
+	char name[CD_CSV_NAME_MAX + 1];
+	char url[600];
+	struct csv_worker *w;
+	int efd;
+	struct cd *cd;
+	uint64_t id;                 /* the CHECK under way, or 0 */
+	uint64_t next_ms;            /* the next CHECK (wall clock) */
+	int fails;                   /* consecutive failed checks */
+	int state;                   /* -1 not known yet, 0 lost, 1 seen */
+};
+
 struct cd_csv {
 	struct coord *c[CD_CSV_MAX];   /* each allocated: the loop holds its address */
+	struct pathck *p[CD_CSV_MAX];
+	size_t np;
+	unsigned rr;                   /* round robin over targets of a path-loss move */
+	struct pmove {                 /* VMs leaving this node for a lost path */
+		char vm[CM_NAME_MAX], to[CM_NAME_MAX];
+		uint64_t deadline_ms;  /* live migration given up then: cancel, turn off, move */
+		int stage;             /* 0 migrating, 1 cancelled, 2 moved */
+	} pm[32];
+	size_t npm;
 	size_t n;
 	struct vwait *vw;
 	struct lwait *lw;
@@ -81,6 +109,7 @@ struct cd_csv {
 };
 
 static void coord_kick(struct cd *cd, struct coord *k);
+static void vm_write(struct cd *cd, int op, const char *vm, const char *node, const char *mode);
 
 /* ---- the coordinator ---- */
 
@@ -684,6 +713,299 @@ int cd_csv_create(struct cd *cd, qb_ipcs_connection_t *c, const char *name, cons
 	return cd_job_start_then(cd, c, create_io, j, create_then);
 }
 
+/* ---- every node's path to every CSV ---- */
+
+static void *path_stop_thread(void *arg)
+{
+	struct pathck *k = arg;
+
+	csv_worker_stop(k->w);
+	close(k->efd);
+	free(k);
+	return NULL;
+}
+
+static void path_drop(struct cd *cd, size_t i)
+{
+	struct cd_csv *s = cd->csv;
+	struct pathck *k = s->p[i];
+	pthread_attr_t at;
+	pthread_t t;
+
+	qb_loop_poll_del(cd->loop, k->efd);
+	s->p[i] = s->p[--s->np];
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &at, path_stop_thread, k) != 0)
+		path_stop_thread(k);
+	pthread_attr_destroy(&at);
+}
+
+static const char *my_name(struct cd *cd, char *buf, size_t len)
+{
+	struct cd_db_node *nodes = NULL;
+	size_t n = 0, i;
+
+	buf[0] = '\0';
+	cd_db_nodes(cd->db, &nodes, &n);
+	for (i = 0; i < n; i++)
+		if (nodes[i].id == cd->my_id)
+			cm_strlcpy(buf, nodes[i].name, len);
+	free(nodes);
+	return buf;
+}
+
+static void path_send(struct cd *cd, const char *csv, bool ok, const char *text)
+{
+	char me[CM_NAME_MAX];
+	struct cm_msg w;
+
+	cm_msg_init(&w, CM_MSG_WRITE);
+	cm_msg_add_int(&w, CM_OP_CSV_PATH);
+	cm_msg_add_int(&w, ok);
+	cm_msg_add_str(&w, my_name(cd, me, sizeof(me)));
+	cm_msg_add_str(&w, csv);
+	cm_msg_add_str(&w, text);
+	cd_engine_send(cd, &w, "a storage path report");
+}
+
+/* This node cannot reach csv's LUN: live-migrate its VMs that use it to
+ * member nodes that still see it (a health-based move, logged). */
+static void path_lost_move(struct cd *cd, const char *csv)
+{
+	const struct res_model *m = cd_db_model(cd->db);
+	char pre[CD_CSV_NAME_MAX + 2];
+	size_t i, j;
+
+	if (m == NULL || !cd_quorum_verdict(cd, NULL))
+		return;
+	snprintf(pre, sizeof(pre), "%s/", csv);
+	for (i = 0; i < m->nres; i++) {
+		const struct res_resource *r = &m->res[i];
+		char vols[1024], *hit;
+		const char *to = NULL;
+		size_t ncand = 0;
+
+		if (strcmp(r->type, "vm") != 0 || r->node != cd->my_id || r->state != RES_S_ONLINE)
+			continue;
+		cd_csv_vm_vols(cd, r->name, vols, sizeof(vols));
+		hit = strstr(vols, pre);
+		if (hit == NULL || (hit != vols && hit[-1] != ','))
+			continue;
+		for (j = 0; j < m->nnodes; j++) {
+			const struct res_node *n = &m->nodes[j];
+
+			if (n->id != cd->my_id && n->member && !n->paused && !n->draining &&
+			    cd_db_csv_path_ok(cd->db, csv, n->name))
+				ncand++;
+		}
+		if (ncand == 0) {
+			cd_log(LOG_ERR, "vm '%s': no other node sees CSV '%s': it stays here", r->name, csv);
+			continue;
+		}
+		{
+			size_t pick = cd->csv->rr++ % ncand, k = 0;
+
+			for (j = 0; j < m->nnodes && to == NULL; j++) {
+				const struct res_node *n = &m->nodes[j];
+
+				if (n->id != cd->my_id && n->member && !n->paused && !n->draining &&
+				    cd_db_csv_path_ok(cd->db, csv, n->name) && k++ == pick)
+					to = n->name;
+			}
+		}
+		if (to) {
+			struct cd_csv *s = cd->csv;
+
+			cd_log(LOG_WARNING, "vm '%s': this node lost its path to CSV '%s': live-migrating it to %s",
+			       r->name, csv, to);
+			if (s->npm < sizeof(s->pm) / sizeof(s->pm[0])) {
+				struct pmove *pm = &s->pm[s->npm++];
+
+				cm_strlcpy(pm->vm, r->name, sizeof(pm->vm));
+				cm_strlcpy(pm->to, to, sizeof(pm->to));
+				pm->deadline_ms = cd_wall_ms() + PATH_MIG_GRACE_MS;
+				pm->stage = 0;
+			}
+			vm_write(cd, CM_OP_VM_MIGRATE, r->name, to, "live");
+		}
+	}
+}
+
+static void vm_write(struct cd *cd, int op, const char *vm, const char *node, const char *mode)
+{
+	struct cm_msg w;
+
+	cm_msg_init(&w, CM_MSG_WRITE);
+	cm_msg_add_int(&w, op);
+	if (op == CM_OP_VM_MIGRATE)
+		cm_msg_add_int(&w, (int64_t)cd_wall_ms() * 256 + (int64_t)(cd->my_id % 128) * 2);
+	cm_msg_add_str(&w, vm);
+	if (op == CM_OP_VM_MIGRATE) {
+		cm_msg_add_str(&w, node);
+		cm_msg_add_str(&w, mode);
+	}
+	cm_msg_add_str(&w, "clusterd (storage path lost)");
+	cd_engine_send(cd, &w, "a VM request");
+}
+
+/* Path-loss moves that a live migration cannot finish: cancel it, then
+ * turn the VM off and start it on the target. */
+static void pmoves_check(struct cd *cd)
+{
+	struct cd_csv *s = cd->csv;
+	const struct res_model *m = cd_db_model(cd->db);
+	uint64_t now = cd_wall_ms();
+	size_t i;
+
+	for (i = 0; m && i < s->npm;) {
+		struct pmove *pm = &s->pm[i];
+		int ri = res_resource_find(m, pm->vm);
+		const struct res_group *g = ri >= 0 ? &m->groups[m->res[ri].group] : NULL;
+
+		if (ri < 0 || m->res[ri].node != cd->my_id || pm->stage == 2) {
+			s->pm[i] = s->pm[--s->npm]; /* gone from here (or given up) */
+			continue;
+		}
+		if (pm->stage == 0 && now >= pm->deadline_ms && g->mig_running) {
+			cd_log(LOG_WARNING, "vm '%s': the live migration did not finish in %d s (I/O stuck on the lost"
+			       " path): cancelling it, then turning the VM off and starting it on %s", pm->vm,
+			       PATH_MIG_GRACE_MS / 1000, pm->to);
+			vm_write(cd, CM_OP_VM_CANCEL, pm->vm, NULL, NULL);
+			pm->stage = 1;
+			pm->deadline_ms = now + PATH_MIG_GRACE_MS / 3;
+		} else if (pm->stage == 1 && !g->mig_running && g->mig_mode == RES_MIG_NONE) {
+			vm_write(cd, CM_OP_VM_MIGRATE, pm->vm, pm->to, "move-off");
+			pm->stage = 2;
+		} else if (pm->stage == 1 && now >= pm->deadline_ms) {
+			/* even the cancel waits for the stuck I/O: turn the VM off,
+			 * which ends the migration too; then it moves */
+			cd_log(LOG_WARNING, "vm '%s': the cancelled migration does not end: turning the VM off", pm->vm);
+			cd_vm_destroy(cd, pm->vm);
+			pm->deadline_ms = now + PATH_MIG_GRACE_MS;
+		}
+		i++;
+	}
+}
+
+static int path_event(int fd, int revents, void *data)
+{
+	struct pathck *k = data;
+	struct cd *cd = k->cd;
+	struct csv_res *r = malloc(sizeof(*r));
+	uint64_t v;
+
+	(void)revents;
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		cd_log(LOG_WARNING, "csv: reading the path worker's eventfd: %s", strerror(errno));
+	if (r == NULL)
+		return 0;
+	while (csv_worker_take(k->w, r)) {
+		char me[CM_NAME_MAX];
+
+		if (r->id != k->id)
+			continue;
+		k->id = 0;
+		if (r->rc == 0) {
+			k->fails = 0;
+			if (k->state != 1 && !cd_db_csv_path_ok(cd->db, k->name, my_name(cd, me, sizeof(me)))) {
+				cd_log(LOG_NOTICE, "csv '%s': path to %s is back", k->name, k->url);
+				path_send(cd, k->name, true, "");
+			}
+			k->state = 1;
+		} else if (++k->fails >= PATH_FAILS && k->state != 0) {
+			k->state = 0;
+			cd_log(LOG_ERR, "csv '%s': this node lost its path to %s: %s", k->name, k->url, r->err);
+			path_send(cd, k->name, false, r->err);
+			path_lost_move(cd, k->name);
+		}
+	}
+	free(r);
+	return 0;
+}
+
+static int path_add(struct cd *cd, const struct cd_db_csv *c)
+{
+	struct cd_csv *s = cd->csv;
+	struct csv_worker_cfg cfg;
+	struct pathck *k;
+	char err[512];
+	int rc;
+
+	if (s->np == CD_CSV_MAX)
+		return -ENOSPC;
+	memset(&cfg, 0, sizeof(cfg));
+	if ((rc = wit_url_parse(c->url, &cfg.url, err, sizeof(err))) < 0)
+		return rc;
+	cd_quorum_initiator(cd, cfg.initiator, sizeof(cfg.initiator));
+	cfg.io_timeout_s = PATH_TIMEOUT_S;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return -ENOMEM;
+	k->cd = cd;
+	k->state = -1;
+	cm_strlcpy(k->name, c->name, sizeof(k->name));
+	cm_strlcpy(k->url, c->url, sizeof(k->url));
+	if ((k->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		free(k);
+		return -errno;
+	}
+	cfg.notify_fd = k->efd;
+	if ((rc = csv_worker_start(&cfg, &k->w)) < 0) {
+		close(k->efd);
+		free(k);
+		return rc;
+	}
+	qb_loop_poll_add(cd->loop, QB_LOOP_MED, k->efd, POLLIN, k, path_event);
+	s->p[s->np++] = k;
+	return 0;
+}
+
+static void paths_update(struct cd *cd)
+{
+	struct cd_csv *s = cd->csv;
+	struct cd_db_csv *v = NULL;
+	struct cd_db_cluster cl;
+	size_t n = 0, i, j;
+	uint64_t now = cd_wall_ms();
+
+	if (cd_db_csvs(cd->db, &v, &n) < 0 || cd_db_cluster_get(cd->db, &cl) < 0) {
+		free(v);
+		return;
+	}
+	for (i = 0; i < s->np;) {
+		bool keep = false;
+
+		for (j = 0; j < n; j++)
+			keep = keep || (strcmp(v[j].name, s->p[i]->name) == 0 && strcmp(v[j].url, s->p[i]->url) == 0);
+		if (keep)
+			i++;
+		else
+			path_drop(cd, i);
+	}
+	for (j = 0; j < n; j++) {
+		bool have = false;
+
+		for (i = 0; i < s->np; i++)
+			have = have || strcmp(s->p[i]->name, v[j].name) == 0;
+		if (!have)
+			path_add(cd, &v[j]);
+	}
+	free(v);
+	for (i = 0; i < s->np; i++) {
+		struct pathck *k = s->p[i];
+		struct csv_req q;
+
+		if (k->id || now < k->next_ms)
+			continue;
+		memset(&q, 0, sizeof(q));
+		q.type = CSV_REQ_CHECK;
+		cm_strlcpy(q.name, k->name, sizeof(q.name));
+		cm_strlcpy(q.cluster_uuid, cl.uuid, sizeof(q.cluster_uuid));
+		k->id = csv_worker_submit(k->w, &q);
+		k->next_ms = now + PATH_CHECK_MS;
+	}
+}
+
 /* ---- life cycle ---- */
 
 void cd_csv_changed(struct cd *cd)
@@ -693,8 +1015,10 @@ void cd_csv_changed(struct cd *cd)
 	if (s == NULL)
 		return;
 	coords_update(cd);
+	paths_update(cd);
+	pmoves_check(cd);
 	vwaits_check(cd, false);
-	if (!s->timer_armed && (s->vw || s->n)) {
+	if (!s->timer_armed && (s->vw || s->n || s->np || s->npm)) {
 		/* deadlines of waiters, LOAD retries */
 		s->timer_armed = qb_loop_timer_add(cd->loop, QB_LOOP_LOW, 1000ULL * 1000 * 1000, cd, timer_cb,
 						   &s->timer) == 0;
@@ -715,6 +1039,8 @@ void cd_csv_stop(struct cd *cd)
 		return;
 	while (s->n)
 		coord_drop(cd, s->n - 1);
+	while (s->np)
+		path_drop(cd, s->np - 1);
 	vwaits_check(cd, true);
 	while (s->lw) {
 		struct lwait *l = s->lw;

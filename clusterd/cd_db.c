@@ -62,7 +62,9 @@ static const char *const migrations[] = {
 	"  since_ms INTEGER NOT NULL, PRIMARY KEY(vol, node, owner));"
 	"CREATE TABLE csv_reqs(seq INTEGER PRIMARY KEY, id INTEGER NOT NULL UNIQUE, csv TEXT NOT NULL,"
 	"  op TEXT NOT NULL, vol TEXT NOT NULL, size INTEGER NOT NULL, node TEXT NOT NULL, actor TEXT NOT NULL,"
-	"  state TEXT NOT NULL, text TEXT NOT NULL, created_ms INTEGER NOT NULL, done_ms INTEGER NOT NULL);",
+	"  state TEXT NOT NULL, text TEXT NOT NULL, created_ms INTEGER NOT NULL, done_ms INTEGER NOT NULL);"
+	"CREATE TABLE csv_paths(csv TEXT NOT NULL, node TEXT NOT NULL, ok INTEGER NOT NULL, since_ms INTEGER NOT NULL,"
+	"  text TEXT NOT NULL, PRIMARY KEY(csv, node));",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -89,6 +91,7 @@ static const char *const hash_queries[] = {
 	"SELECT * FROM csv_vols ORDER BY csv, name",
 	"SELECT * FROM csv_locks ORDER BY vol, node, owner",
 	"SELECT * FROM csv_reqs ORDER BY seq",
+	"SELECT * FROM csv_paths ORDER BY csv, node",
 	"SELECT id, member, draining, fence, fencer, fence_since_ms, fence_retry_ms, fence_attempts,"
 	" down_seen FROM node_rt ORDER BY id",
 };

@@ -147,6 +147,8 @@ int cd_db_csv_vol(struct cd_db *db, const char *csv, const char *vol, uint64_t *
 char *cd_db_csv_table_text(struct cd_db *db, const char *csv);
 /* Whether owner holds (exclusively, or at all) every volume of the comma list on node. */
 bool cd_db_csv_holds(struct cd_db *db, uint32_t node, const char *owner, const char *vols);
+/* Whether node has not reported a lost path to csv's LUN. */
+bool cd_db_csv_path_ok(struct cd_db *db, const char *csv, const char *node);
 int cd_db_csv_list_json(struct cd_db *db, struct cm_jw *w);
 int cd_db_csv_show_json(struct cd_db *db, const char *name, struct cm_jw *w, char *err, size_t errlen);
 int cd_db_csv_locks_json(struct cd_db *db, const char *name, struct cm_jw *w, char *err, size_t errlen);

@@ -260,7 +260,7 @@ int cd_db_apply(struct cd_db *db, const struct cm_msg *w, const char *node,
 	case CM_OP_GROUP_CREATE ... CM_OP_VM_XML:
 		rc = cd_db_res_apply(db, w, node, err, errlen);
 		break;
-	case CM_OP_CSV_CREATE ... CM_OP_CSV_LOCK:
+	case CM_OP_CSV_CREATE ... CM_OP_CSV_PATH:
 		rc = cd_db_csv_apply(db, w, node, err, errlen);
 		break;
 	default:

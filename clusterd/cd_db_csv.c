@@ -182,6 +182,7 @@ static int op_delete(struct cctx *c)
 		if ((rc = sub(c, CM_OP_RES_DELETE, s1, 2)) < 0 || (rc = sub(c, CM_OP_GROUP_DELETE, s1, 2)) < 0)
 			return rc;
 		if (cd_db_exec(c->db, "DELETE FROM csvs WHERE name = ?", 1, b) < 0 ||
+		    cd_db_exec(c->db, "DELETE FROM csv_paths WHERE csv = ?", 1, b) < 0 ||
 		    cd_db_exec(c->db, "DELETE FROM csv_reqs WHERE csv = ?", 1, b) < 0)
 			return -CM_E_DB;
 	}
@@ -300,6 +301,8 @@ static int mirror_table(struct cctx *c, const char *csv, const char *text, int64
 		if (sscanf(p, " %63s %llu %llu %llu %llu %u%n", name, &off, &size, &vg, &created, &flags, &used) != 6)
 			return refuse(c, -CM_E_PROTO, "malformed volume table line %u in a csv write", i + 2);
 		p += used;
+		if (*p != '\n' && *p != '\0')
+			return refuse(c, -CM_E_PROTO, "malformed volume table line %u in a csv write", i + 2);
 		snprintf(v[0], sizeof(v[0]), "%llu", off);
 		snprintf(v[1], sizeof(v[1]), "%llu", size);
 		snprintf(v[2], sizeof(v[2]), "%llu", vg);
@@ -313,6 +316,8 @@ static int mirror_table(struct cctx *c, const char *csv, const char *text, int64
 				return refuse(c, -CM_E_PROTO, "duplicate volume '%s' in a csv write", name);
 		}
 	}
+	if (p[strspn(p, " \n")] != '\0')
+		return refuse(c, -CM_E_PROTO, "the volume table in a csv write has more lines than its count (%u)", n);
 	snprintf(gs, sizeof(gs), "%" PRId64, gen);
 	{
 		const char *b[] = { gs, csv };
@@ -341,17 +346,21 @@ static int op_vol_done(struct cctx *c)
 	if (table[0] && gen < strtoll(cur, NULL, 10))
 		return refuse(c, -CM_E_STATE, "stale volume table of '%s' (generation %" PRId64 ", the cluster has %s)",
 			      csv, gen, cur);
+	snprintf(ids, sizeof(ids), "%" PRId64, id);
+	if (id != 0 && !cd_db_row(c->db, "SELECT 1 FROM csv_reqs WHERE id = ? AND csv = ? AND state = 'pending'", ids,
+				  csv, NULL, 0))
+		return refuse(c, -CM_E_STATE, "volume request %s of '%s' is not pending", ids, csv);
 	if (table[0] && (rc = mirror_table(c, csv, table, gen)) < 0)
 		return rc;
 	if (id == 0)
 		return table[0] ? event(c->db, c->w->time_ms, c->node, "info", csv,
 					"volume table of '%s' read from the LUN by its coordinator (generation %" PRId64
 					")", csv, gen) : 0;
-	snprintf(ids, sizeof(ids), "%" PRId64, id);
 	snprintf(now, sizeof(now), "%" PRIu64, c->w->time_ms);
-	if (!cd_db_row(c->db, "SELECT op FROM csv_reqs WHERE id = ? AND state = 'pending'", ids, NULL, op, sizeof(op)))
-		return refuse(c, -CM_E_STATE, "volume request %s is not pending", ids);
-	cd_db_row(c->db, "SELECT vol FROM csv_reqs WHERE id = ?", ids, NULL, vol, sizeof(vol));
+	if (!cd_db_row(c->db, "SELECT op FROM csv_reqs WHERE id = ? AND csv = ? AND state = 'pending'", ids, csv, op,
+		       sizeof(op)))
+		return refuse(c, -CM_E_STATE, "volume request %s of '%s' is not pending", ids, csv);
+	cd_db_row(c->db, "SELECT vol FROM csv_reqs WHERE id = ? AND csv = ?", ids, csv, vol, sizeof(vol));
 	{
 		const char *b[] = { ok ? "done" : "failed", text, now, ids };
 
@@ -471,6 +480,42 @@ static int op_lock(struct cctx *c)
 		     "locked", vols, unlock ? "" : mode ? "(shared)" : "(exclusive)", owner, node);
 }
 
+/* A node lost or regained its path to a CSV's LUN. What to do about the
+ * VMs there is the node's own business (cd_csv.c: it live-migrates them to
+ * nodes that still see the LUN); the replica records who sees what. */
+static int op_path(struct cctx *c)
+{
+	const char *node = cm_msg_str(c->w, 0), *csv = cm_msg_str(c->w, 1), *text = cm_msg_str(c->w, 2);
+	int64_t ok = cm_msg_int(c->w, 1, -1);
+	struct cd_db_node n;
+	char now[32];
+
+	if (!node || !csv || !text || (ok != 0 && ok != 1))
+		return refuse(c, -CM_E_PROTO, "malformed csv write");
+	if (cd_db_node_by_name(c->db, node, &n) < 0)
+		return refuse(c, -CM_E_NO_OBJECT, "node '%s' does not exist", node);
+	if (!csv_exists(c->db, csv))
+		return refuse(c, -CM_E_NO_OBJECT, "cluster shared volume '%s' does not exist", csv);
+	snprintf(now, sizeof(now), "%" PRIu64, c->w->time_ms);
+	{
+		const char *b[] = { csv, node, ok ? "1" : "0", now, text };
+
+		if (cd_db_exec(c->db, "INSERT OR REPLACE INTO csv_paths(csv, node, ok, since_ms, text)"
+			       " VALUES(?, ?, ?, ?, ?)", 5, b) < 0)
+			return -CM_E_DB;
+	}
+	if (ok)
+		return event(c->db, c->w->time_ms, c->node, "notice", csv, "node '%s' sees cluster shared volume '%s'"
+			     " again", node, csv);
+	return event(c->db, c->w->time_ms, c->node, "warning", csv, "node '%s' lost its path to cluster shared"
+		     " volume '%s' (%s): its VMs on it move to nodes that see it", node, csv, text);
+}
+
+bool cd_db_csv_path_ok(struct cd_db *db, const char *csv, const char *node)
+{
+	return !cd_db_row(db, "SELECT 1 FROM csv_paths WHERE csv = ? AND node = ? AND ok = 0", csv, node, NULL, 0);
+}
+
 int cd_db_csv_apply(struct cd_db *db, const struct cm_msg *w, const char *node, char *err, size_t errlen)
 {
 	struct cctx c = { db, w, node, err, errlen };
@@ -481,6 +526,7 @@ int cd_db_csv_apply(struct cd_db *db, const struct cm_msg *w, const char *node, 
 	case CM_OP_CSV_VOL_REQ: return op_vol_req(&c);
 	case CM_OP_CSV_VOL_DONE: return op_vol_done(&c);
 	case CM_OP_CSV_LOCK: return op_lock(&c);
+	case CM_OP_CSV_PATH: return op_path(&c);
 	default: return refuse(&c, -CM_E_UNKNOWN_CMD, "unknown csv write");
 	}
 }

@@ -314,6 +314,23 @@ int cd_db_csv_show_json(struct cd_db *db, const char *name, struct cm_jw *w, cha
 	sqlite3_finalize(st);
 	cm_jw_arr_end(w);
 	locks_json(db, name, w);
+	cm_jw_key(w, "paths");
+	cm_jw_arr_begin(w);
+	st = NULL;
+	if (sqlite3_prepare_v2(db->h, "SELECT node, ok, since_ms, text FROM csv_paths WHERE csv = ? ORDER BY node", -1,
+			       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			cm_jw_obj_begin(w);
+			cm_jw_kv_str(w, "node", (const char *)sqlite3_column_text(st, 0));
+			cm_jw_kv_bool(w, "ok", sqlite3_column_int(st, 1) != 0);
+			cm_jw_kv_int(w, "since_ms", sqlite3_column_int64(st, 2));
+			cm_jw_kv_str(w, "text", (const char *)sqlite3_column_text(st, 3));
+			cm_jw_obj_end(w);
+		}
+	}
+	sqlite3_finalize(st);
+	cm_jw_arr_end(w);
 	return 0;
 }
 

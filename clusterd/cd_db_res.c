@@ -554,7 +554,7 @@ static void event_of(const struct res_model *m, const struct cm_msg *w, struct r
 			ev->type = RES_EV_MIGRATE_CANCEL;
 		} else {
 			ev->node = node_id(m, cm_msg_str(w, 1));
-			ev->type = mode && strcmp(mode, "move") == 0 ? RES_EV_GROUP_MOVE : RES_EV_GROUP_MIGRATE;
+			ev->type = mode && strncmp(mode, "move", 4) == 0 ? RES_EV_GROUP_MOVE : RES_EV_GROUP_MIGRATE;
 			ev->mode = mode && strcmp(mode, "quick") == 0 ? RES_MIG_QUICK : RES_MIG_LIVE;
 		}
 		break;

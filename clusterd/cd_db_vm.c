@@ -348,9 +348,18 @@ static int op_vm_migrate(struct vctx *c)
 	if ((m = cd_db_model(c->db)) == NULL)
 		return -CM_E_DB;
 	gi = res_group_find(m, grp);
-	if (strcmp(mode, "move") == 0) {
+	if (strcmp(mode, "move") == 0 || strcmp(mode, "move-off") == 0) {
 		if (node[0] && (rc = res_move_check(m, gi, node, c->err, c->errlen)) < 0)
 			return rc;
+		/* move-off: turned off, not shut down (a guest whose storage is
+		 * gone cannot shut down) */
+		if (strcmp(mode, "move-off") == 0) {
+			const char *b2[] = { name, "off" };
+
+			if (exec(c, "INSERT OR REPLACE INTO vm_once(vm, offline_action) VALUES(?, ?)", 2, b2) < 0)
+				return -CM_E_DB;
+			mode = "move";
+		}
 	} else if (strcmp(mode, "live") == 0 || strcmp(mode, "quick") == 0) {
 		if ((rc = res_migrate_check(m, gi, node, c->err, c->errlen)) < 0)
 			return rc;

@@ -494,6 +494,21 @@ void cd_vm_ready(struct cd *cd)
 
 /* ---- quorum loss ---- */
 
+int cd_vm_destroy(struct cd *cd, const char *vm)
+{
+	struct res_virt_req req = { .op = RES_VIRT_DESTROY };
+	uint64_t t;
+	int fd, rc;
+
+	if (cd->vm == NULL || cd->vm->hub == NULL)
+		return -CM_E_STATE;
+	req.name = vm;
+	rc = res_vhub_submit(cd->vm->hub, NULL, &req, true, &t, &fd);
+	if (rc == 0)
+		res_vhub_forget(cd->vm->hub, t);
+	return rc;
+}
+
 int cd_vm_stop_all(struct cd *cd)
 {
 	const struct res_model *m = cd_db_model(cd->db);

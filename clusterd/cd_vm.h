@@ -29,6 +29,8 @@ void cd_vm_cancel(struct cd *cd, const char *res);
 void cd_vm_db_changed(struct cd *cd);
 /* The view is ready: report this node's networks and bridges. */
 void cd_vm_ready(struct cd *cd);
+/* Turn off one VM here now, on the emergency connection (no waiting). */
+int cd_vm_destroy(struct cd *cd, const char *vm);
 /* Quorum lost: turn off every VM of the cluster that runs here, now. */
 int cd_vm_stop_all(struct cd *cd);
 

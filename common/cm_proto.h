@@ -115,6 +115,7 @@ enum cm_op {
 				   * strs: csv, text, table (csv_table_to_text) */
 	CM_OP_CSV_LOCK = 34,      /* ints: op, mode (0 excl, 1 shared), unlock; strs: node, owner,
 				   * volumes ("csv/vol" comma list), actor */
+	CM_OP_CSV_PATH = 35,      /* ints: op, ok; strs: node, csv, text: a node lost or regained its path */
 };
 /* CM_OP_RES_RESULT of a migration adds ints: total_ms, downtime_ms,
  * data_total, data_processed. */

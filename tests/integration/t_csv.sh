@@ -13,7 +13,9 @@
 #     second VM naming the holder, live migration (the counter goes on, the
 #     lock moves), the coordinator killed (another node coordinates, locks
 #     intact, the VM keeps running), its owner killed (fenced, lock released,
-#     the VM boots elsewhere and finds the markers it wrote);
+#     the VM boots elsewhere and finds the markers it wrote), its node's
+#     storage path cut (the loss logged, the VM moved to a node that sees
+#     the LUN);
 #   - the physical-disk VM: reservation held by its node's key, QEMU's writes
 #     pass; its owner killed: the reservation moves, the guest finds its
 #     markers and writes again, and the fenced node's writes are rejected;
@@ -201,6 +203,22 @@ chk csv-disk-kept-markers "\$(grep -a 'GUEST\|FOUND' \$(console_of vm1) | tail -
 	it_wait "$BOOT_S" eval 'grep -a "gen=2" "$(console_of vm1)" | grep -q "^GUEST" && grep -aq "^FOUND MARK" "$(console_of vm1)"'
 "$VCLUSTER" start "$O" >/dev/null 2>&1
 it_wait 60 eval '[ "$(cj '"$V"' node list | jq "[.nodes[] | select(.member)] | length")" = 3 ]'
+
+# a node loses its path to the CSV (storage link down, cluster link up): its
+# VMs on the CSV leave for nodes that still see the LUN (live if it can
+# finish, else turned off and started there), and the loss is logged
+O=$(vowner vm1)
+V=$(others "$O" | head -n1)
+t0=$(it_now_ms)
+"$VCLUSTER" san-cut "$O" >/dev/null 2>&1
+chk csv-path-loss-logged "\$(cj $V log --limit 300 | jq -c '[.events[] | select(.kind == \"csv\")] | .[-3:]')" \
+	it_wait 30 eval 'cj $V log --limit 300 | jq -e "[.events[] | select(.text | contains(\"lost its path\"))] | length > 0"'
+chk csv-path-loss-shown "\$(csvj | jq -c .paths)" eval 'csvj | jq -e "[.paths[] | select(.node == \"$O\" and .ok == false)] | length == 1"'
+chk csv-path-loss-moves-vm "\$(vsum vm1)" it_wait 150 online_off vm1 "$O"
+it_info "storage path of $O cut -> vm1 running on $(vowner vm1): $(($(it_now_ms) - t0)) ms"
+chk csv-path-loss-lock-follows "\$(locks)" eval '[ "$(lock_of store/vm1disk)" = "$(vowner vm1) vm1" ]'
+"$VCLUSTER" san-heal "$O" >/dev/null 2>&1
+chk csv-path-back "\$(csvj | jq -c .paths)" it_wait 30 eval 'csvj | jq -e "[.paths[] | select(.ok == false)] | length == 0"'
 
 # ---------------------------------------------------------------- a physical disk
 hp=${DISK_URL#iscsi://}
