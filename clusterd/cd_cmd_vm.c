@@ -19,6 +19,7 @@
 #include "cm_str.h"
 #include "cd_cmd_int.h"
 #include "cd_vm.h"
+#include "cd_csv.h"
 #include "res_core.h"
 #include "res_vmxml.h"
 #include "wit_scsi.h"
@@ -256,12 +257,20 @@ static void cmd_create(struct req *r)
 		cm_sb_puts(&o, mem);
 	}
 	{
-		char disks[2100];
+		char disks[2100], vols[1024];
 
 		disk_opts(x, disks, sizeof(disks));
 		if (disks[0] && o.len && o.buf[o.len - 1] != '\n')
 			cm_sb_putc(&o, '\n');
 		cm_sb_puts(&o, disks);
+		/* on a CSV: a volume there for its saved state, memory + 64 MiB */
+		if (res_vmxml_csv_vols(x, vols, sizeof(vols)) == 0 && vols[0]) {
+			if (o.len && o.buf[o.len - 1] != '\n')
+				cm_sb_putc(&o, '\n');
+			vols[strcspn(vols, "/")] = '\0';
+			cm_sb_printf(&o, "state_csv=%s\nstate_bytes=%llu\n", vols,
+				     (unsigned long long)(x->memory_mib + 64) << 20);
+		}
 	}
 	pinned = pin_uuid(xml, x);
 	res_vmxml_free(x);
@@ -415,6 +424,15 @@ static void cmd_migrate(struct req *r)
 	}
 	if (cd_req_can_write(r) < 0 || target_checks(r, name, node, mode) < 0)
 		return;
+	{
+		/* a VM on a CSV saves its state to its volume there: stopped
+		 * with save here, restored there */
+		char vol[CM_NAME_MAX + 8];
+
+		snprintf(vol, sizeof(vol), "%s.state", name);
+		if (strcmp(mode, "quick") == 0 && cd_csv_state_volume(r->cd, name, NULL, 0))
+			mode = "move-save";
+	}
 	cm_msg_init(&w, CM_MSG_WRITE);
 	cm_msg_add_int(&w, CM_OP_VM_MIGRATE);
 	cm_msg_add_int(&w, job);

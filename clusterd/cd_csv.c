@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <limits.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -109,6 +111,7 @@ struct cd_csv {
 };
 
 static void coord_kick(struct cd *cd, struct coord *k);
+static char *kv(const char *k, const char *v);
 static void vm_write(struct cd *cd, int op, const char *vm, const char *node, const char *mode);
 
 /* ---- the coordinator ---- */
@@ -1058,6 +1061,18 @@ void cd_csv_stop(struct cd *cd)
 
 /* ---- what the types need ---- */
 
+bool cd_csv_state_volume(struct cd *cd, const char *vm, char *csv, size_t len)
+{
+	char vol[CM_NAME_MAX + 8], c[64];
+
+	snprintf(vol, sizeof(vol), "%s.state", vm);
+	if (!cd_db_csv_vol_csv(cd->db, vol, c, sizeof(c)))
+		return false;
+	if (csv)
+		cm_strlcpy(csv, c, len);
+	return true;
+}
+
 void cd_csv_vm_vols(struct cd *cd, const char *vm, char *buf, size_t len)
 {
 	char cfg[CM_NAME_MAX + 16], err[256];
@@ -1071,6 +1086,39 @@ void cd_csv_vm_vols(struct cd *cd, const char *vm, char *buf, size_t len)
 		res_vmxml_csv_vols(x, buf, len);
 	res_vmxml_free(x);
 	free(xml);
+	{
+		/* its state volume is locked with its disks */
+		char csv[64];
+		size_t n = strlen(buf);
+
+		if (cd_csv_state_volume(cd, vm, csv, sizeof(csv)))
+			snprintf(buf + n, len - n, "%s%s/%s.state", n ? "," : "", csv, vm);
+	}
+}
+
+size_t cd_csv_state_props(struct cd *cd, const char *vm, char **out, size_t max)
+{
+	struct cd_db_csv c;
+	char csv[64], vol[CM_NAME_MAX + 8], buf[PATH_MAX + 16];
+	uint64_t off, size;
+	size_t n = 0;
+
+	snprintf(vol, sizeof(vol), "%s.state", vm);
+	if (max < 7 || !cd_csv_state_volume(cd, vm, csv, sizeof(csv)) || cd_db_csv_get(cd->db, csv, &c) < 0 ||
+	    cd_db_csv_vol(cd->db, csv, vol, &off, &size) < 0 || !cd->lun_tool[0])
+		return 0;
+	out[n++] = kv("state_vol", c.url);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)off);
+	out[n++] = kv("state_off", buf);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)size);
+	out[n++] = kv("state_size", buf);
+	snprintf(buf, sizeof(buf), "%s/vmstate", cd->conf.state_dir);
+	mkdir(buf, 0700);
+	out[n++] = kv("state_local", buf);
+	out[n++] = kv("lun_tool", cd->lun_tool);
+	cd_quorum_initiator(cd, buf, sizeof(buf));
+	out[n++] = kv("initiator", buf);
+	return n;
 }
 
 static char *kv(const char *k, const char *v)

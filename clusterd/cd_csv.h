@@ -41,6 +41,10 @@ int cd_csv_create(struct cd *cd, qb_ipcs_connection_t *c, const char *name, cons
 char *cd_csv_domain_xml(struct cd *cd, const char *xml, char *err, size_t errlen);
 /* "csv/vol,..." of the VM resource vm's CSV volume disks ("" if none). */
 void cd_csv_vm_vols(struct cd *cd, const char *vm, char *buf, size_t len);
+/* Whether VM vm has a state volume (NAME.state on a CSV; its CSV in csv). */
+bool cd_csv_state_volume(struct cd *cd, const char *vm, char *csv, size_t len);
+/* The vm type's properties for a state volume (state_vol, state_off, ...). */
+size_t cd_csv_state_props(struct cd *cd, const char *vm, char **out, size_t max);
 /* Properties the csv and physical-disk types need ("key=value", malloc'd),
  * added before the stored ones; returns how many. */
 size_t cd_csv_props(struct cd *cd, const struct res_resource *r, char **out, size_t max);

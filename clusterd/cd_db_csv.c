@@ -230,15 +230,12 @@ static void req_check(struct cctx *c, const char *csv, const char *op, const cha
 		snprintf(why, len, "a volume needs a size above 0");
 }
 
-static int op_vol_req(struct cctx *c)
+/* Record a volume request (pending, or failed with why). */
+static int request(struct cctx *c, int64_t id, const char *csv, const char *op, const char *vol, int64_t size,
+		   const char *actor)
 {
-	const char *csv = cm_msg_str(c->w, 0), *op = cm_msg_str(c->w, 1), *vol = cm_msg_str(c->w, 2);
-	const char *actor = cm_msg_str(c->w, 3);
-	int64_t id = cm_msg_int(c->w, 1, 0), size = cm_msg_int(c->w, 2, -1);
 	char why[512], ids[32], sz[32], now[32];
 
-	if (!csv || !op || !vol || !actor || id <= 0)
-		return refuse(c, -CM_E_PROTO, "malformed csv write");
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
 	if (cd_db_row(c->db, "SELECT 1 FROM csv_reqs WHERE id = ?", ids, NULL, NULL, 0))
 		return refuse(c, -CM_E_EXISTS, "volume request %s was already made", ids);
@@ -261,6 +258,25 @@ static int op_vol_req(struct cctx *c)
 		return event(c->db, c->w->time_ms, c->node, "warning", csv, "volume %s of '%s/%s' by %s refused: %s",
 			     op, csv, vol, actor, why);
 	return 0;
+}
+
+static int op_vol_req(struct cctx *c)
+{
+	const char *csv = cm_msg_str(c->w, 0), *op = cm_msg_str(c->w, 1), *vol = cm_msg_str(c->w, 2);
+	const char *actor = cm_msg_str(c->w, 3);
+	int64_t id = cm_msg_int(c->w, 1, 0), size = cm_msg_int(c->w, 2, -1);
+
+	if (!csv || !op || !vol || !actor || id <= 0)
+		return refuse(c, -CM_E_PROTO, "malformed csv write");
+	return request(c, id, csv, op, vol, size, actor);
+}
+
+int cd_db_csv_request(struct cd_db *db, const struct cm_msg *w, const char *node, int64_t id, const char *csv,
+		      const char *op, const char *vol, int64_t size, const char *actor, char *err, size_t errlen)
+{
+	struct cctx c = { db, w, node, err, errlen };
+
+	return request(&c, id, csv, op, vol, size, actor);
 }
 
 /* The node the csv resource of csv is online on, 0 if none. */

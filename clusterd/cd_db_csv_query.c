@@ -124,6 +124,11 @@ int cd_db_csv_vol(struct cd_db *db, const char *csv, const char *vol, uint64_t *
 	return rc;
 }
 
+bool cd_db_csv_vol_csv(struct cd_db *db, const char *vol, char *csv, size_t len)
+{
+	return cd_db_row(db, "SELECT csv FROM csv_vols WHERE name = ? ORDER BY csv LIMIT 1", vol, NULL, csv, len);
+}
+
 char *cd_db_csv_table_text(struct cd_db *db, const char *csv)
 {
 	sqlite3_stmt *st = NULL;

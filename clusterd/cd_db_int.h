@@ -41,6 +41,9 @@ int cd_db_vm_after_step(struct cd_db *db, const struct cm_msg *w);
 /* cd_db_csv.c: the cluster shared volume writes, and the lock sweep after each step. */
 int cd_db_csv_apply(struct cd_db *db, const struct cm_msg *w, const char *node, char *err, size_t errlen);
 int cd_db_csv_after_step(struct cd_db *db, const struct cm_msg *w, const char *node);
+/* Record a volume request as part of another write (a VM's state volume). */
+int cd_db_csv_request(struct cd_db *db, const struct cm_msg *w, const char *node, int64_t id, const char *csv,
+		      const char *op, const char *vol, int64_t size, const char *actor, char *err, size_t errlen);
 /* Node names in a comma list must exist: 0 or -CM_E_NO_OBJECT with a sentence. */
 int cd_db_check_node_list(struct cd_db *db, const char *list, char *err, size_t errlen);
 

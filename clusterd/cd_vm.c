@@ -190,6 +190,8 @@ size_t cd_vm_props(struct cd *cd, const struct res_resource *r, char **out, size
 	 * cannot recognise (it knows NFS, GFS2, ...): the cluster vouches */
 	if (n < max && buf[0])
 		out[n++] = kv("mig_unsafe", "1");
+	if (strcmp(r->type, "vm") == 0)
+		n += cd_csv_state_props(cd, r->name, out + n, max - n);
 	once = strcmp(r->type, "vm") == 0 ? cd_db_vm_once(cd->db, r->name) : NULL;
 	if (once && n < max)
 		out[n++] = kv("offline_action", once);

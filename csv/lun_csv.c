@@ -1,35 +1,41 @@
 /* lun_csv.c - `clusterd-lun csv ...`: probe, format, dump, check a CSV LUN
- * (and, for tests only, apply a volume change or damage a structure).
+ * (and, for tests only, apply a volume change or damage a structure); put,
+ * get and clear a VM's saved (quick-migration) state in a volume.
  *
  * A tool: it prints, and one sentence naming the LUN says why it failed.
  * The csv resource type runs `check` as its online and health check; tests
  * run `dump` to prove the table on the LUN is consistent. clusterd itself
  * formats and changes volumes through csv_worker, not through this tool.
  * Exit status: 0 done / consistent / healthy; 1 refused, corrupt or check
- * failed; 2 usage or transport error (check: every failure is 1).
+ * failed; 2 usage or transport error (check: every failure is 1); 4 (only
+ * get-state) the volume holds no saved state, so the caller starts fresh.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "cm_err.h"
 #include "cm_json.h"
+#include "cm_prop.h"
 #include "cm_str.h"
 #include "csv_io.h"
 #include "lun_tool.h"
 
-enum { EXIT_DONE = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
+enum { EXIT_DONE = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_NO_STATE = 4 };
 
 #define DEFAULT_TIMEOUT_S 10
 
 struct opts {
-	const char *sub, *url, *initiator, *name, *uuid, *what, *op, *vol;
+	const char *sub, *url, *initiator, *name, *uuid, *what, *op, *vol, *file;
 	int timeout_s;
-	bool json, force, have_size;
-	uint64_t size;
+	bool json, force, have_size, have_offset;
+	uint64_t size, offset;
 	uint32_t flags;
 };
 
@@ -50,8 +56,18 @@ static void help(FILE *f)
 	      "  corrupt URL --what header|table-a|table-b|entry\n"
 	      "                                 DESTRUCTIVE TEST TOOL: flips one byte of the named\n"
 	      "                                 structure (entry: entry 0 of the table in use)\n"
+	      "  put-state URL --offset OFF --size SIZE --name N FILE\n"
+	      "                                 copy a VM's save image into the volume at OFF (its data,\n"
+	      "                                 then a 4 KiB header naming N and sealing the image)\n"
+	      "  get-state URL --offset OFF --size SIZE [--name N] FILE\n"
+	      "                                 copy the saved image out to FILE (mode 0600, replaced\n"
+	      "                                 only once the image checks out); exit 4: no saved state\n"
+	      "  clear-state URL --offset OFF --size SIZE [--name N]\n"
+	      "                                 zero the volume's state header (the image is left)\n"
+	      "                                 OFF and SIZE: the volume's place on the LUN, multiples of\n"
+	      "                                 1 MiB (suffix K, M, G or T), past the CSV's first MiB\n"
 	      "--timeout S bounds every SCSI command (default 10). Exit status: 0 done, 1 refused,\n"
-	      "corrupt or check failed, 2 usage or transport error.\n", f);
+	      "corrupt or check failed, 2 usage or transport error, 4 no saved state (get-state).\n", f);
 }
 
 static int usage_err(const char *fmt, const char *arg)
@@ -104,7 +120,7 @@ static bool parse_int(const char *s, long min, long max, long *out)
 static int parse(int argc, char **argv, struct opts *o)
 {
 	static const char *const valued[] = { "--initiator", "--timeout", "--name", "--uuid", "--what",
-					      "--op", "--vol", "--size", "--flags", NULL };
+					      "--op", "--vol", "--size", "--flags", "--offset", NULL };
 	long n;
 
 	memset(o, 0, sizeof(*o));
@@ -130,6 +146,8 @@ static int parse(int argc, char **argv, struct opts *o)
 				o->sub = a;
 			else if (o->url == NULL)
 				o->url = a;
+			else if (o->file == NULL)
+				o->file = a;
 			else
 				return usage_err("unexpected argument '%s'", a);
 			continue;
@@ -164,10 +182,15 @@ static int parse(int argc, char **argv, struct opts *o)
 				return usage_err("--flags '%s' is not a number", val);
 			o->flags = (uint32_t)n;
 			break;
+		case 9:
+			if (!parse_size(val, &o->offset))
+				return usage_err("--offset '%s' is not a number of bytes (suffix K, M, G or T)", val);
+			o->have_offset = true;
+			break;
 		}
 	}
 	if (o->sub == NULL)
-		return usage_err("%s", "missing SUBCMD (probe, format, dump, check, apply, corrupt)");
+		return usage_err("%s", "missing SUBCMD (probe, format, dump, check, apply, corrupt, put-state, get-state, clear-state)");
 	if (o->url == NULL)
 		return usage_err("'%s' needs a URL (iscsi://ADDR[:PORT]/IQN/LUN)", o->sub);
 	if (o->initiator == NULL || o->initiator[0] == '\0')
@@ -597,13 +620,496 @@ static int cmd_corrupt(const struct opts *o, struct wit_lun *l)
 	return EXIT_DONE;
 }
 
+/* --- a VM's saved (quick-migration) state in a volume ---
+ *
+ * The volume [OFF, OFF + SIZE) then holds
+ *   OFF           4 KiB   the state header
+ *   OFF + 4 KiB   ...     the save image, its last block padded with zeros
+ * put-state zeroes the header, writes the image, then writes the header
+ * (every write FUA): a put that dies half way leaves "no saved state",
+ * never an old header over a partly new image. The header, little-endian:
+ *   0     8   magic "CLUSTATE"
+ *   8     4   version (1)
+ *   12    4   zero
+ *   16    8   the volume's offset on the LUN (a header found at another
+ *             place, say after a volume was copied, is not this volume's)
+ *   24    8   image length in bytes
+ *   32    8   FNV-64 of the image
+ *   40    8   saved_ms, wall clock at the put
+ *   48    64  name (the VM's), NUL-terminated, zero-filled
+ *   4088  8   FNV-64 of bytes 0..4087
+ * st_header_* are pure; the commands below them do the I/O.
+ */
+#define ST_MAGIC "CLUSTATE"
+#define ST_VERSION 1u
+#define ST_HDR CSV_BLOCK
+#define ST_CHUNK CSV_ALIGN /* bytes per request; wit_scsi's largest transfer */
+
+enum { ST_O_MAGIC = 0, ST_O_VERSION = 8, ST_O_VOL = 16, ST_O_LEN = 24, ST_O_HASH = 32, ST_O_SAVED = 40,
+       ST_O_NAME = 48, ST_O_SUM = ST_HDR - 8 };
+
+struct st_header {
+	uint32_t version;
+	uint64_t vol_off, length, hash, saved_ms;
+	char name[CSV_NAME_LEN];
+};
+
+static void st_header_encode(const struct st_header *s, unsigned char blk[ST_HDR])
+{
+	size_t n = strnlen(s->name, CSV_NAME_LEN - 1);
+
+	memset(blk, 0, ST_HDR);
+	memcpy(blk + ST_O_MAGIC, ST_MAGIC, 8);
+	cm_le_put(blk + ST_O_VERSION, s->version, 4);
+	cm_le_put(blk + ST_O_VOL, s->vol_off, 8);
+	cm_le_put(blk + ST_O_LEN, s->length, 8);
+	cm_le_put(blk + ST_O_HASH, s->hash, 8);
+	cm_le_put(blk + ST_O_SAVED, s->saved_ms, 8);
+	memcpy(blk + ST_O_NAME, s->name, n);
+	cm_le_put(blk + ST_O_SUM, cm_hash64(CM_HASH_INIT, blk, ST_O_SUM), 8);
+}
+
+/* Judge the header block of the volume at vol_off of vol_size bytes.
+ * 0; -CM_E_NO_OBJECT when it holds no saved state (zero, no magic, a broken
+ * seal, another volume's header); -CM_E_VERSION; -CM_E_CORRUPT when a sealed
+ * header makes no sense. why gets a sentence (no LUN name) on error. */
+static int st_header_decode(const unsigned char blk[ST_HDR], uint64_t vol_off, uint64_t vol_size,
+			    struct st_header *s, char *why, size_t whylen)
+{
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < ST_HDR && blk[i] == 0; i++)
+		;
+	if (i == ST_HDR) {
+		snprintf(why, whylen, "the state header is zero");
+		return -CM_E_NO_OBJECT;
+	}
+	if (memcmp(blk + ST_O_MAGIC, ST_MAGIC, 8) != 0) {
+		snprintf(why, whylen, "the first block holds no state header");
+		return -CM_E_NO_OBJECT;
+	}
+	/* a torn or damaged header is no state: the caller starts the VM fresh */
+	if (cm_le_get(blk + ST_O_SUM, 8) != cm_hash64(CM_HASH_INIT, blk, ST_O_SUM)) {
+		snprintf(why, whylen, "the state header fails its checksum");
+		return -CM_E_NO_OBJECT;
+	}
+	s->version = (uint32_t)cm_le_get(blk + ST_O_VERSION, 4);
+	s->vol_off = cm_le_get(blk + ST_O_VOL, 8);
+	s->length = cm_le_get(blk + ST_O_LEN, 8);
+	s->hash = cm_le_get(blk + ST_O_HASH, 8);
+	s->saved_ms = cm_le_get(blk + ST_O_SAVED, 8);
+	memcpy(s->name, blk + ST_O_NAME, CSV_NAME_LEN);
+	if (s->version != ST_VERSION) {
+		snprintf(why, whylen, "the state header has layout version %u; this tool reads version %u",
+			 s->version, ST_VERSION);
+		return -CM_E_VERSION;
+	}
+	if (s->vol_off != vol_off) {
+		snprintf(why, whylen, "the state header was written for the volume at byte %llu",
+			 (unsigned long long)s->vol_off);
+		return -CM_E_NO_OBJECT;
+	}
+	if (memchr(s->name, '\0', CSV_NAME_LEN) == NULL || !cm_name_is_valid(s->name)) {
+		s->name[0] = '\0';
+		snprintf(why, whylen, "the state header holds an invalid name");
+		return -CM_E_CORRUPT;
+	}
+	if (s->length > vol_size - ST_HDR) {
+		snprintf(why, whylen, "the saved image of '%s' (%llu bytes) does not fit the volume of %llu MiB",
+			 s->name, (unsigned long long)s->length, mib(vol_size));
+		return -CM_E_CORRUPT;
+	}
+	return 0;
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The checks that need no LUN. An offset inside the CSV's first MiB is a
+ * refusal (1), not a usage error: it would overwrite the CSV header. */
+static int st_args(const struct opts *o, bool with_file, bool need_name)
+{
+	char err[256];
+
+	if (!o->have_offset || !o->have_size)
+		return usage_err("%s needs --offset OFF and --size SIZE (the volume's place on the LUN)", o->sub);
+	if (o->offset < CSV_DATA_OFF) {
+		fprintf(stderr, "clusterd-lun csv: refusing --offset %llu: it lies inside the CSV's first MiB (its header and volume tables)\n",
+			(unsigned long long)o->offset);
+		return EXIT_REFUSED;
+	}
+	if (o->offset % CSV_ALIGN || o->size % CSV_ALIGN || o->size == 0 || o->size > UINT64_MAX - o->offset)
+		return usage_err("%s", "--offset and --size must be multiples of 1 MiB (size not 0)");
+	if (with_file && o->file == NULL)
+		return usage_err("%s needs a FILE", o->sub);
+	if (!with_file && o->file)
+		return usage_err("unexpected argument '%s'", o->file);
+	if (need_name && o->name == NULL)
+		return usage_err("%s needs --name N (the VM whose state it is)", o->sub);
+	if (o->name && cm_name_check("state", o->name, err, sizeof(err)) < 0)
+		return usage_err("%s", err);
+	return 0;
+}
+
+/* May the state commands use [OFF, OFF + SIZE) of this LUN? Inside the LUN,
+ * whose block size divides 4 KiB. Before a write also: the LUN holds a CSV
+ * whose data area contains the range, and no volume of its table overlaps
+ * the range unless it is exactly this range (the volume made for the state):
+ * a wrong offset must not land a save image on a running VM's disk. */
+static int st_place(const struct opts *o, struct wit_lun *l, bool writing, char *err, size_t errlen)
+{
+	uint64_t end = o->offset + o->size;
+	struct csv_table *t;
+	struct csv_header h;
+	int rc;
+
+	if (wit_lun_block(l) == 0 || ST_HDR % wit_lun_block(l)) {
+		snprintf(err, errlen, "%s: the LUN's block size %u does not divide 4096", wit_lun_name(l),
+			 wit_lun_block(l));
+		return -CM_E_ARGS;
+	}
+	if (end > wit_lun_bytes(l)) {
+		snprintf(err, errlen, "%s: refusing the volume at %llu..%llu MiB: the LUN ends at %llu MiB",
+			 wit_lun_name(l), mib(o->offset), mib(end), mib(wit_lun_bytes(l)));
+		return -CM_E_SMALL;
+	}
+	if (!writing)
+		return 0;
+	t = malloc(sizeof(*t));
+	if (t == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = csv_io_load(l, &h, t, NULL, 0, err, errlen);
+	if (rc == 0 && (o->offset < h.data_off || end > h.data_end)) {
+		snprintf(err, errlen, "%s: refusing the volume at %llu..%llu MiB: the CSV's data area is %llu..%llu MiB",
+			 wit_lun_name(l), mib(o->offset), mib(end), mib(h.data_off), mib(h.data_end));
+		rc = -CM_E_SMALL;
+	}
+	for (uint32_t i = 0; rc == 0 && i < t->count; i++) {
+		const struct csv_volume *v = &t->vol[i];
+
+		if (v->offset < end && o->offset < v->offset + v->size &&
+		    (v->offset != o->offset || v->size != o->size)) {
+			snprintf(err, errlen, "%s: refusing the volume at %llu..%llu MiB: it overlaps volume '%s' at %llu..%llu MiB",
+				 wit_lun_name(l), mib(o->offset), mib(end), v->name, mib(v->offset),
+				 mib(v->offset + v->size));
+			rc = -CM_E_EXISTS;
+		}
+	}
+	free(t);
+	return rc;
+}
+
+static ssize_t read_full(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = read(fd, (char *)buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+static int write_full(int fd, const void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(fd, (const char *)buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* The next request of the image at LUN byte at with left bytes to go:
+ * requests end on 1 MiB boundaries of the LUN, the last is padded up to
+ * the block size. *want gets the image bytes, the return the request. */
+static size_t st_chunk(const struct wit_lun *l, uint64_t at, uint64_t left, size_t *want)
+{
+	size_t n = ST_CHUNK - (size_t)(at % ST_CHUNK), blk = wit_lun_block(l);
+
+	if (n > left)
+		n = (size_t)left;
+	*want = n;
+	return (n + blk - 1) / blk * blk;
+}
+
+static void st_report(const struct opts *o, struct wit_lun *l, const char *verb, const struct st_header *s,
+		      int64_t us)
+{
+	double secs = (double)us / 1e6, mibs = (double)s->length / (1024.0 * 1024.0);
+	double rate = us > 0 ? mibs / secs : 0;
+
+	if (o->json) {
+		struct cm_sb sb;
+		struct cm_jw w;
+
+		cm_sb_init(&sb);
+		cm_jw_init(&w, &sb);
+		cm_jw_obj_begin(&w);
+		cm_jw_kv_str(&w, "lun", wit_lun_name(l));
+		cm_jw_kv_int(&w, "offset", (int64_t)o->offset);
+		cm_jw_kv_int(&w, "size", (int64_t)o->size);
+		cm_jw_kv_str(&w, "name", s->name);
+		cm_jw_kv_int(&w, "bytes", (int64_t)s->length);
+		cm_jw_kv_int(&w, "saved_ms", (int64_t)s->saved_ms);
+		cm_jw_kv_int(&w, "elapsed_ms", us / 1000);
+		cm_jw_kv_int(&w, "mib_per_s", (int64_t)(rate + 0.5));
+		cm_jw_obj_end(&w);
+		json_print(&sb);
+		cm_sb_free(&sb);
+		return;
+	}
+	printf("%s %.1f MiB of state for '%s' in %.2f s (%.0f MiB/s)\n", verb, mibs, s->name, secs, rate);
+}
+
+static int cmd_put_state(const struct opts *o, struct wit_lun *l)
+{
+	unsigned char *buf = NULL, hdr[ST_HDR];
+	struct st_header s;
+	struct stat st;
+	char err[512] = "";
+	uint64_t at, left;
+	int64_t t0 = mono_us();
+	int fd = -1, rc, ret = EXIT_REFUSED;
+
+	rc = st_place(o, l, true, err, sizeof(err));
+	if (rc < 0)
+		goto out;
+	fd = open(o->file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, sizeof(err), "clusterd-lun csv: cannot read '%s': %s", o->file, strerror(errno));
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > o->size - ST_HDR) {
+		snprintf(err, sizeof(err), "%s: refusing '%s': %s%llu bytes; the volume takes 1 to %llu (its size less the 4 KiB header)",
+			 wit_lun_name(l), o->file, S_ISREG(st.st_mode) ? "" : "not a regular file; ",
+			 (unsigned long long)st.st_size, (unsigned long long)(o->size - ST_HDR));
+		goto out;
+	}
+	buf = aligned_alloc(ST_HDR, ST_CHUNK);
+	if (buf == NULL) {
+		snprintf(err, sizeof(err), "clusterd-lun csv: out of memory");
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	memset(&s, 0, sizeof(s));
+	s.version = ST_VERSION;
+	s.vol_off = o->offset;
+	s.length = (uint64_t)st.st_size;
+	s.hash = CM_HASH_INIT;
+	cm_strlcpy(s.name, o->name, sizeof(s.name));
+
+	/* 1. no state while the image changes under the header */
+	memset(hdr, 0, sizeof(hdr));
+	rc = wit_lun_write(l, o->offset, hdr, ST_HDR, err, sizeof(err));
+	/* 2. the image */
+	for (at = o->offset + ST_HDR, left = s.length; rc == 0 && left > 0;) {
+		size_t want, req = st_chunk(l, at, left, &want);
+		ssize_t n = read_full(fd, buf, want);
+
+		if (n != (ssize_t)want) {
+			snprintf(err, sizeof(err), "clusterd-lun csv: reading '%s': %s", o->file,
+				 n < 0 ? strerror((int)-n) : "the file shrank while being saved");
+			rc = n < 0 ? (int)n : -EIO;
+			break;
+		}
+		s.hash = cm_hash64(s.hash, buf, want);
+		memset(buf + want, 0, req - want);
+		rc = wit_lun_write(l, at, buf, req, err, sizeof(err));
+		at += req;
+		left -= want;
+	}
+	if (rc == 0 && read_full(fd, buf, 1) != 0) {
+		snprintf(err, sizeof(err), "clusterd-lun csv: '%s' grew while being saved", o->file);
+		rc = -EIO;
+	}
+	/* 3. the header seals it */
+	if (rc == 0) {
+		s.saved_ms = (uint64_t)wall_ms();
+		st_header_encode(&s, hdr);
+		rc = wit_lun_write(l, o->offset, hdr, ST_HDR, err, sizeof(err));
+	}
+	if (rc < 0) {
+		ret = is_transport(rc) ? EXIT_USAGE : EXIT_REFUSED;
+		goto out;
+	}
+	st_report(o, l, "saved", &s, mono_us() - t0);
+	ret = EXIT_DONE;
+out:
+	if (ret != EXIT_DONE) {
+		fprintf(stderr, "%s\n", err);
+		if (rc < 0 && is_transport(rc))
+			ret = EXIT_USAGE;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ret;
+}
+
+static int cmd_get_state(const struct opts *o, struct wit_lun *l)
+{
+	unsigned char *buf = NULL, hdr[ST_HDR];
+	struct st_header s;
+	char err[512] = "", why[256] = "", *tmp = NULL;
+	uint64_t at, left, hash = CM_HASH_INIT;
+	size_t tmplen;
+	int64_t t0 = mono_us();
+	int fd = -1, rc, ret = EXIT_REFUSED;
+
+	rc = st_place(o, l, false, err, sizeof(err));
+	if (rc == 0)
+		rc = wit_lun_read(l, o->offset, hdr, ST_HDR, err, sizeof(err));
+	if (rc < 0)
+		goto out;
+	rc = st_header_decode(hdr, o->offset, o->size, &s, why, sizeof(why));
+	if (rc == -CM_E_NO_OBJECT) {
+		snprintf(err, sizeof(err), "%s: no saved state in the volume at %llu MiB (%s)", wit_lun_name(l),
+			 mib(o->offset), why);
+		ret = EXIT_NO_STATE;
+		goto out;
+	}
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "%s: corrupt saved state in the volume at %llu MiB: %s", wit_lun_name(l),
+			 mib(o->offset), why);
+		goto out;
+	}
+	if (o->name && strcmp(o->name, s.name) != 0) {
+		snprintf(err, sizeof(err), "%s: the volume at %llu MiB holds the saved state of '%s', not '%s'",
+			 wit_lun_name(l), mib(o->offset), s.name, o->name);
+		rc = -CM_E_FOREIGN;
+		goto out;
+	}
+	buf = aligned_alloc(ST_HDR, ST_CHUNK);
+	tmplen = strlen(o->file) + sizeof(".tmp");
+	tmp = malloc(tmplen);
+	if (buf == NULL || tmp == NULL) {
+		snprintf(err, sizeof(err), "clusterd-lun csv: out of memory");
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	snprintf(tmp, tmplen, "%s.tmp", o->file);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || fchmod(fd, 0600) < 0) {
+		snprintf(err, sizeof(err), "clusterd-lun csv: cannot write '%s': %s", tmp, strerror(errno));
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	for (at = o->offset + ST_HDR, left = s.length; left > 0;) {
+		size_t want, req = st_chunk(l, at, left, &want);
+
+		rc = wit_lun_read(l, at, buf, req, err, sizeof(err));
+		if (rc < 0)
+			goto out;
+		hash = cm_hash64(hash, buf, want);
+		rc = write_full(fd, buf, want);
+		if (rc < 0) {
+			snprintf(err, sizeof(err), "clusterd-lun csv: writing '%s': %s", tmp, strerror(-rc));
+			ret = EXIT_USAGE;
+			goto out;
+		}
+		at += req;
+		left -= want;
+	}
+	if (hash != s.hash) {
+		snprintf(err, sizeof(err), "%s: corrupt saved state for '%s' in the volume at %llu MiB: the image fails its checksum; '%s' not written",
+			 wit_lun_name(l), s.name, mib(o->offset), o->file);
+		rc = -CM_E_CORRUPT;
+		goto out;
+	}
+	/* no fsync: the state stays in the volume until the caller has
+	 * restored the VM from FILE and cleared it */
+	if (close(fd) < 0 || rename(tmp, o->file) < 0) {
+		fd = -1;
+		snprintf(err, sizeof(err), "clusterd-lun csv: cannot write '%s': %s", o->file, strerror(errno));
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	fd = -1;
+	st_report(o, l, "read", &s, mono_us() - t0);
+	ret = EXIT_DONE;
+out:
+	if (ret != EXIT_DONE) {
+		fprintf(stderr, "%s\n", err);
+		if (rc < 0 && is_transport(rc))
+			ret = EXIT_USAGE;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (tmp && ret != EXIT_DONE)
+		unlink(tmp);
+	free(tmp);
+	free(buf);
+	return ret;
+}
+
+static int cmd_clear_state(const struct opts *o, struct wit_lun *l)
+{
+	unsigned char hdr[ST_HDR];
+	struct st_header s;
+	char err[512] = "", why[256];
+	bool had;
+	int rc;
+
+	rc = st_place(o, l, true, err, sizeof(err));
+	if (rc == 0)
+		rc = wit_lun_read(l, o->offset, hdr, ST_HDR, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "%s\n", err);
+		return is_transport(rc) ? EXIT_USAGE : EXIT_REFUSED;
+	}
+	had = st_header_decode(hdr, o->offset, o->size, &s, why, sizeof(why)) == 0;
+	if (had && o->name && strcmp(o->name, s.name) != 0) {
+		fprintf(stderr, "%s: refusing to clear: the volume at %llu MiB holds the saved state of '%s', not '%s'\n",
+			wit_lun_name(l), mib(o->offset), s.name, o->name);
+		return EXIT_REFUSED;
+	}
+	memset(hdr, 0, sizeof(hdr));
+	rc = wit_lun_write(l, o->offset, hdr, ST_HDR, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "%s\n", err);
+		return is_transport(rc) ? EXIT_USAGE : EXIT_REFUSED;
+	}
+	if (had)
+		printf("%s: cleared the saved state of '%s' in the volume at %llu MiB\n", wit_lun_name(l), s.name,
+		       mib(o->offset));
+	else
+		printf("%s: cleared the volume at %llu MiB (it held no saved state)\n", wit_lun_name(l),
+		       mib(o->offset));
+	return EXIT_DONE;
+}
+
 int lun_csv_main(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*fn)(const struct opts *, struct wit_lun *);
 	} cmds[] = { { "probe", cmd_probe }, { "format", cmd_format }, { "dump", cmd_dump },
-		     { "check", cmd_check }, { "apply", cmd_apply }, { "corrupt", cmd_corrupt } };
+		     { "check", cmd_check }, { "apply", cmd_apply }, { "corrupt", cmd_corrupt },
+		     { "put-state", cmd_put_state }, { "get-state", cmd_get_state },
+		     { "clear-state", cmd_clear_state } };
 	struct wit_lun *l = NULL;
 	struct opts o;
 	char err[512];
@@ -622,6 +1128,14 @@ int lun_csv_main(int argc, char **argv)
 		return usage_err("unknown subcommand '%s'", o.sub);
 	if (strcmp(o.sub, "check") == 0 && (o.uuid == NULL || o.uuid[0] == '\0'))
 		return usage_err("%s", "check needs --uuid U");
+	if (strcmp(o.sub, "put-state") == 0 || strcmp(o.sub, "get-state") == 0)
+		rc = st_args(&o, true, o.sub[0] == 'p');
+	else if (strcmp(o.sub, "clear-state") == 0)
+		rc = st_args(&o, false, false);
+	else if (o.file)
+		rc = usage_err("unexpected argument '%s'", o.file);
+	if (rc > 0)
+		return rc;
 	rc = open_lun(&o, &l, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "%s\n", err);

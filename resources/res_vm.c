@@ -11,6 +11,11 @@
  * a quick one (save here, restore on the target, restore here if that
  * fails).
  *
+ * A VM on a cluster shared volume keeps its saved state in a volume of its
+ * own there instead (state_vol, state_off, state_size: the CSV's LUN and
+ * the volume's range): the image is written to state_local, copied into
+ * the volume by the LUN tool (lun_tool csv put-state), and on the next
+ * online copied out (get-state), restored and the volume cleared.
  * Properties given by clusterd: xml, domain_type (qemu|kvm), state_dir,
  * offline_action, shutdown_timeout_s, migration_max_downtime_ms,
  * migration_bandwidth_mibs, mig_unsafe (1: the disks are files on shared
@@ -23,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cm_err.h"
@@ -31,7 +37,10 @@
 #include "res_vhub.h"
 
 enum { ST_CHECK = 1, ST_DEFINE, ST_START, ST_RESTORE, ST_SAVE, ST_REMOTE_RESTORE, ST_REMOTE_DEFINE,
-       ST_UNDEFINE, ST_LOCAL_RESTORE };
+       ST_UNDEFINE, ST_LOCAL_RESTORE, ST_STATE_GET, ST_STATE_PUT, ST_STATE_CLEAR };
+
+/* clusterd-lun get-state: no saved state in the volume */
+#define LUN_NO_STATE 4
 
 static void vm_release(struct res_call *c)
 {
@@ -101,9 +110,74 @@ static int64_t prop_ms(const struct res_call *c, const char *key, int64_t def_s)
 	return (v && v[0] ? strtoll(v, NULL, 10) : def_s) * 1000;
 }
 
+/* The VM keeps its saved state in a CSV volume (see the top). */
+static bool csv_state(const struct res_call *c)
+{
+	return prop(c, "state_vol", "")[0] != '\0' && prop(c, "lun_tool", "")[0] == '/' &&
+	       prop(c, "state_local", "")[0] == '/';
+}
+
 static void save_path(const struct res_call *c, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/%s.save", prop(c, "state_dir", ""), c->res);
+	snprintf(buf, len, "%s/%s.save", prop(c, csv_state(c) ? "state_local" : "state_dir", ""), c->res);
+}
+
+/* Run the LUN tool on the state volume: verb put-state|get-state|clear-state,
+ * then next once it has exited (status in c->stage's step). */
+static int state_tool(struct res_call *c, const char *verb, int stage, res_step_fn next)
+{
+	char path[4096];
+	const char *argv[16];
+	struct res_spawn sp = { 0 };
+	int n = 0, rc;
+
+	save_path(c, path, sizeof(path));
+	argv[n++] = prop(c, "lun_tool", "");
+	argv[n++] = "csv";
+	argv[n++] = verb;
+	argv[n++] = prop(c, "state_vol", "");
+	argv[n++] = "--offset";
+	argv[n++] = prop(c, "state_off", "0");
+	argv[n++] = "--size";
+	argv[n++] = prop(c, "state_size", "0");
+	argv[n++] = "--initiator";
+	argv[n++] = prop(c, "initiator", "iqn.2026-11.org.clusterd:node");
+	if (strcmp(verb, "clear-state") != 0) {
+		argv[n++] = "--name";
+		argv[n++] = c->res;
+		argv[n++] = path;
+	}
+	argv[n] = NULL;
+	sp.argv = argv;
+	sp.capture_stderr = true;
+	rc = res_spawn(&sp, &c->helper);
+	if (rc < 0)
+		return res_call_done(c, false, "cannot start the LUN tool: %s", strerror(-rc));
+	c->stage = stage;
+	c->fd = c->helper.pidfd;
+	c->next = next;
+	return RES_CALL_WAIT;
+}
+
+/* The LUN tool's exit: its status (-1 if it could not run) and the line it
+ * said; -EAGAIN while it runs. */
+static int state_tool_exit(struct res_call *c, char *line, size_t len)
+{
+	char why[RES_TEXT_MAX];
+	int status;
+
+	if (res_child_reap(&c->helper, &status) == -EAGAIN)
+		return -EAGAIN;
+	line[0] = '\0';
+	if (res_child_exec_error(&c->helper, why, sizeof(why)) == 1) {
+		snprintf(line, len, "%s", why);
+		status = -1;
+	} else {
+		res_child_stderr_line(&c->helper, line, len);
+		status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	}
+	res_child_close(&c->helper);
+	return status;
 }
 
 /* Put a stale saved state aside (never restore it over a changed disk). */
@@ -111,7 +185,7 @@ static void drop_save(const struct res_call *c)
 {
 	char p[4096], q[4200];
 
-	if (prop(c, "state_dir", "")[0] != '/')
+	if (csv_state(c) || prop(c, "state_dir", "")[0] != '/')
 		return;
 	save_path(c, p, sizeof(p));
 	snprintf(q, sizeof(q), "%s.stale", p);
@@ -123,7 +197,7 @@ static bool have_save(const struct res_call *c)
 {
 	char p[4096];
 
-	if (prop(c, "state_dir", "")[0] != '/')
+	if (csv_state(c) || prop(c, "state_dir", "")[0] != '/')
 		return false;
 	save_path(c, p, sizeof(p));
 	return access(p, F_OK) == 0;
@@ -259,6 +333,57 @@ const struct res_type_ops res_vmconfig_ops = {
 
 /* ---- vm: online ---- */
 
+static int vm_boot(struct res_call *c);
+static int vm_started(struct res_call *c);
+
+/* The state volume was cleared after a restore (c->text: a failure to report). */
+static int vm_state_cleared(struct res_call *c)
+{
+	char line[RES_TEXT_MAX], failed[RES_TEXT_MAX];
+	int st = state_tool_exit(c, line, sizeof(line));
+
+	if (st == -EAGAIN)
+		return RES_CALL_WAIT;
+	snprintf(failed, sizeof(failed), "%s", c->text);
+	if (failed[0])
+		return res_call_done(c, false, "%s", failed);
+	if (st != 0)
+		return res_call_done(c, true, "restored from its saved memory state (but the state volume could not be"
+				     " cleared: %.200s)", line);
+	return res_call_done(c, true, "restored from its saved memory state (kept on the cluster shared volume)");
+}
+
+/* get-state finished: restore the image, or boot when there was none. */
+static int vm_state_got(struct res_call *c)
+{
+	char line[RES_TEXT_MAX], p[4096];
+	struct res_virt_req req;
+	char *xml;
+	int st = state_tool_exit(c, line, sizeof(line)), rc;
+
+	if (st == -EAGAIN)
+		return RES_CALL_WAIT;
+	if (st == LUN_NO_STATE) {
+		memset(&req, 0, sizeof(req));
+		req.op = RES_VIRT_START;
+		req.name = vm_name(c);
+		c->stage = ST_START;
+		return vm_send(c, NULL, &req, vm_started);
+	}
+	if (st != 0)
+		return res_call_done(c, false, "cannot read the saved state from the cluster shared volume: %.300s",
+				     line[0] ? line : "the LUN tool failed");
+	save_path(c, p, sizeof(p));
+	memset(&req, 0, sizeof(req));
+	req.op = RES_VIRT_RESTORE;
+	req.path = p;
+	req.xml = xml = vm_xml(c);
+	c->stage = ST_RESTORE;
+	rc = vm_send(c, NULL, &req, vm_started);
+	free(xml);
+	return rc;
+}
+
 static int vm_started(struct res_call *c)
 {
 	struct res_virt_result r;
@@ -269,7 +394,18 @@ static int vm_started(struct res_call *c)
 		save_path(c, p, sizeof(p));
 		if (ok) {
 			unlink(p);
+			if (csv_state(c)) /* consumed: the volume must not be restored again */
+				return state_tool(c, "clear-state", ST_STATE_CLEAR, vm_state_cleared);
 			return res_call_done(c, true, "restored from its saved memory state");
+		}
+		if (csv_state(c)) {
+			char q[4200];
+
+			snprintf(q, sizeof(q), "%s.failed", p);
+			rename(p, q);
+			snprintf(c->text, sizeof(c->text), "cannot restore the saved state (a copy is kept as %.100s): %.80s",
+				 q, r.text);
+			return state_tool(c, "clear-state", ST_STATE_CLEAR, vm_state_cleared);
 		}
 		/* keep it for a person to look at, and do not restore it again */
 		{
@@ -295,6 +431,8 @@ static int vm_boot(struct res_call *c)
 	int rc;
 
 	memset(&req, 0, sizeof(req));
+	if (csv_state(c))
+		return state_tool(c, "get-state", ST_STATE_GET, vm_state_got);
 	if (have_save(c)) {
 		save_path(c, p, sizeof(p));
 		req.op = RES_VIRT_RESTORE;
@@ -358,6 +496,22 @@ static int vm_online(struct res_call *c)
 
 /* ---- vm: offline ---- */
 
+/* put-state finished: the image is in the volume (the local copy goes). */
+static int vm_state_put(struct res_call *c)
+{
+	char line[RES_TEXT_MAX], p[4096];
+	int st = state_tool_exit(c, line, sizeof(line));
+
+	if (st == -EAGAIN)
+		return RES_CALL_WAIT;
+	save_path(c, p, sizeof(p));
+	if (st != 0)
+		return res_call_done(c, false, "saved, but the state could not be written to the cluster shared volume"
+				     " (kept in %.200s): %.300s", p, line);
+	unlink(p);
+	return res_call_done(c, true, "memory state saved to the cluster shared volume: %.300s", line);
+}
+
 static int vm_stopped(struct res_call *c)
 {
 	struct res_virt_result r;
@@ -367,6 +521,8 @@ static int vm_stopped(struct res_call *c)
 	ok = ok && (r.ok || gone);
 	if (!ok)
 		return res_call_done(c, false, "%.200s", r.text);
+	if (c->stage == ST_SAVE && csv_state(c))
+		return state_tool(c, "put-state", ST_STATE_PUT, vm_state_put);
 	if (c->stage == ST_SAVE)
 		return res_call_done(c, true, "memory state saved to %s/%s.save", prop(c, "state_dir", ""), c->res);
 	drop_save(c); /* stopped for good: the next start boots */
@@ -388,7 +544,7 @@ static int vm_stop_checked(struct res_call *c)
 	memset(&req, 0, sizeof(req));
 	req.name = vm_name(c);
 	if (strcmp(how, "save") == 0) {
-		if (prop(c, "state_dir", "")[0] != '/')
+		if (!csv_state(c) && prop(c, "state_dir", "")[0] != '/')
 			return res_call_done(c, false, "cannot save: the cluster property vm_state_dir is not set");
 		save_path(c, p, sizeof(p));
 		req.op = RES_VIRT_SAVE;

@@ -11,7 +11,7 @@
 #     one wins each time, the loser's error names the holder;
 #   - the VM on the CSV: locked before it starts, the same disk refused to a
 #     second VM naming the holder, live migration (the counter goes on, the
-#     lock moves), the coordinator killed (another node coordinates, locks
+#     lock moves), quick migration through the VM's state volume on the CSV, the coordinator killed (another node coordinates, locks
 #     intact, the VM keeps running), its owner killed (fenced, lock released,
 #     the VM boots elsewhere and finds the markers it wrote), its node's
 #     storage path cut (the loss logged, the VM moved to a node that sees
@@ -173,16 +173,25 @@ chk csv-vm1-lock-untouched "\$(locks)" eval '[ "$(lock_of store/vm1disk)" = "n2 
 mig_check csv-live-migrate vm1 n3 live
 chk csv-lock-handed-over "\$(locks)" eval '[ "$(lock_of store/vm1disk)" = "n3 vm1" ]'
 
+# quick migration: the memory state goes through the VM's state volume on
+# the CSV (not the shared directory); the counter goes on on the target
+chk csv-state-volume "\$(csvj | jq -c '[.volume_list[].name]')" eval 'csvj | jq -e "[.volume_list[] | select(.name == \"vm1.state\")] | length == 1"'
+mig_check csv-quick-migrate vm1 n1 quick
+chk csv-quick-state-on-csv "\$(ls $SHARED/state 2>&1); \$(cj $V log --limit 100 | jq -c '[.events[] | select(.object == \"vm1\")] | .[-4:] | map(.text)')" \
+	eval '[ ! -e "$SHARED/state/vm1.save" ] && cj $V log --limit 200 | jq -e "[.events[] | select(.text | contains(\"saved to the cluster shared volume\"))] | length > 0"'
+chk csv-quick-lock-follows "\$(locks)" eval '[ "$(lock_of store/vm1disk)" = "n1 vm1" ] && [ "$(lock_of store/vm1.state)" = "n1 vm1" ]'
+
 # the coordinator killed: another node coordinates, locks intact, VM runs
 C0=$(coord)
-[[ $C0 == n3 ]] && { ca "$V" group move csv-store n1 >/dev/null 2>&1; it_wait 20 eval '[ "$(coord)" = n1 ]'; C0=$(coord); }
+# not the VM's node: the VM must keep running
+[[ $C0 == n1 ]] && { ca "$V" group move csv-store --node n2 --wait >/dev/null 2>&1; it_wait 20 eval '[ "$(coord)" = n2 ]'; C0=$(coord); }
 V=$(others "$C0" | head -n1)
 read -r off last < <(con_mark vm1)
 t0=$(it_now_ms)
 "$VCLUSTER" kill "$C0" >/dev/null 2>&1
 chk csv-coordinator-moves "coordinator \$(coord) (was $C0)" it_wait "$RECOVER_S" eval 'c=$(coord); [ -n "$c" ] && [ "$c" != null ] && [ "$c" != "$C0" ]'
 it_info "coordinator $C0 killed -> $(coord) coordinates after $(($(it_now_ms) - t0)) ms"
-chk csv-locks-intact "\$(locks)" eval '[ "$(lock_of store/vm1disk)" = "n3 vm1" ]'
+chk csv-locks-intact "\$(locks)" eval '[ "$(lock_of store/vm1disk)" = "n1 vm1" ]'
 it_wait 10 cnt_above vm1 $((last + 10)) "$off"
 chk csv-vm-keeps-running "\$(cnt_summary vm1 $off)" cnt_continued vm1 "$off" "$last"
 out=$(ca "$V" csv volume create store after 8M 2>&1); rc=$?
