@@ -50,12 +50,18 @@
  * (QEMU drains its disks at the switchover): give it this long. */
 #define PATH_MIG_GRACE_MS 15000
 
+/* A csv_worker and the eventfd it notifies; first member of what owns it,
+ * which wk_drop frees. */
+struct wk {
+	struct csv_worker *w;
+	int efd;
+};
+
 struct coord {
+	struct wk wk;                /* first: see wk_drop */
 	char name[CD_CSV_NAME_MAX + 1];
 	char url[600];
 	char uuid[40];               /* this cluster's */
-	struct csv_worker *w;
-	int efd;
 	struct cd *cd;
 	bool loaded;                 /* the table was read and published */
 	uint64_t load_id;            /* the LOAD under way, or 0 */
@@ -81,10 +87,9 @@ struct lwait {                       /* a lock write of ours under way */
 };
 
 struct pathck {                      /* this node's path to a CSV's LUN */
+	struct wk wk;                /* first: see wk_drop */
 	char name[CD_CSV_NAME_MAX + 1];
 	char url[600];
-	struct csv_worker *w;
-	int efd;
 	struct cd *cd;
 	uint64_t id;                 /* the CHECK under way, or 0 */
 	uint64_t next_ms;            /* the next CHECK (wall clock) */
@@ -116,14 +121,54 @@ static void vm_write(struct cd *cd, int op, const char *vm, const char *node, co
 
 /* ---- the coordinator ---- */
 
-static void *stop_thread(void *arg)
+static void *wk_stop_thread(void *arg)
 {
-	struct coord *k = arg;
+	struct wk *h = arg;
 
-	csv_worker_stop(k->w);
-	close(k->efd);
-	free(k);
+	csv_worker_stop(h->w);
+	close(h->efd);
+	free(arg);
 	return NULL;
+}
+
+/* Stop the worker of owner (a struct with its wk first) and free owner,
+ * without waiting on the main loop: a request under way may take up to the
+ * I/O timeout. */
+static void wk_drop(struct cd *cd, void *owner)
+{
+	struct wk *h = owner;
+	pthread_attr_t at;
+	pthread_t t;
+
+	qb_loop_poll_del(cd->loop, h->efd);
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &at, wk_stop_thread, owner) != 0)
+		wk_stop_thread(owner);
+	pthread_attr_destroy(&at);
+}
+
+/* Start a worker on url for owner; fn runs on the loop when it has results. */
+static int wk_start(struct cd *cd, struct wk *h, const char *url, int timeout_s, void *owner,
+		    int (*fn)(int, int, void *), char *err, size_t errlen)
+{
+	struct csv_worker_cfg cfg;
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if ((rc = wit_url_parse(url, &cfg.url, err, errlen)) < 0)
+		return rc;
+	cd_quorum_initiator(cd, cfg.initiator, sizeof(cfg.initiator));
+	cfg.io_timeout_s = timeout_s;
+	if ((h->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		return -errno;
+	cfg.notify_fd = h->efd;
+	if ((rc = csv_worker_start(&cfg, &h->w)) < 0) {
+		close(h->efd);
+		return rc;
+	}
+	qb_loop_poll_add(cd->loop, QB_LOOP_MED, h->efd, POLLIN, owner, fn);
+	return 0;
 }
 
 /* Stop a worker without waiting on the main loop: a request under way may
@@ -132,17 +177,10 @@ static void coord_drop(struct cd *cd, size_t i)
 {
 	struct cd_csv *s = cd->csv;
 	struct coord *k = s->c[i];
-	pthread_attr_t at;
-	pthread_t t;
 
 	cd_log(LOG_NOTICE, "csv '%s': this node is no longer its coordinator", k->name);
-	qb_loop_poll_del(cd->loop, k->efd);
 	s->c[i] = s->c[--s->n];
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &at, stop_thread, k) != 0)
-		stop_thread(k);
-	pthread_attr_destroy(&at);
+	wk_drop(cd, k);
 }
 
 static void send_done(struct cd *cd, const char *csv, int64_t req, bool ok, const char *text,
@@ -241,7 +279,7 @@ static int coord_event(int fd, int revents, void *data)
 	if (r == NULL)
 		return 0;
 	cm_strlcpy(name, k->name, sizeof(name));
-	while (csv_worker_take(k->w, r))
+	while (csv_worker_take(k->wk.w, r))
 		on_result(cd, k, r);
 	free(r);
 	/* k stays valid: nothing above drops a coordinator */
@@ -254,19 +292,10 @@ static int coord_event(int fd, int revents, void *data)
 static int coord_add(struct cd *cd, const struct cd_db_csv *c)
 {
 	struct cd_csv *s = cd->csv;
-	struct csv_worker_cfg cfg;
 	struct coord *k;
 	char err[512];
 	int rc;
 
-	memset(&cfg, 0, sizeof(cfg));
-	if ((rc = wit_url_parse(c->url, &cfg.url, err, sizeof(err))) < 0) {
-		cd_log(LOG_ERR, "csv '%s': %s", c->name, err);
-		return rc;
-	}
-	cd_quorum_initiator(cd, cfg.initiator, sizeof(cfg.initiator));
-	cfg.io_timeout_s = CSV_IO_TIMEOUT_S;
-	/* the array moves when it grows: the loop's data pointer must not */
 	if (s->n == CD_CSV_MAX)
 		return -ENOSPC;
 	if ((k = calloc(1, sizeof(*k))) == NULL)
@@ -280,18 +309,11 @@ static int coord_add(struct cd *cd, const struct cd_db_csv *c)
 		if (cd_db_cluster_get(cd->db, &cl) == 0)
 			cm_strlcpy(k->uuid, cl.uuid, sizeof(k->uuid));
 	}
-	k->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (k->efd < 0) {
-		free(k);
-		return -errno;
-	}
-	cfg.notify_fd = k->efd;
-	if ((rc = csv_worker_start(&cfg, &k->w)) < 0) {
-		close(k->efd);
+	if ((rc = wk_start(cd, &k->wk, c->url, CSV_IO_TIMEOUT_S, k, coord_event, err, sizeof(err))) < 0) {
+		cd_log(LOG_ERR, "csv '%s': cannot start its coordinator: %s", c->name, err);
 		free(k);
 		return rc;
 	}
-	qb_loop_poll_add(cd->loop, QB_LOOP_MED, k->efd, POLLIN, k, coord_event);
 	s->c[s->n++] = k;
 	cd_log(LOG_NOTICE, "csv '%s': this node is its coordinator (%s)", c->name, c->url);
 	return 0;
@@ -309,7 +331,7 @@ static void coord_kick(struct cd *cd, struct coord *k)
 		if (cd_wall_ms() < k->retry_ms)
 			return;
 		q.type = CSV_REQ_LOAD;
-		k->load_id = csv_worker_submit(k->w, &q);
+		k->load_id = csv_worker_submit(k->wk.w, &q);
 		return;
 	}
 	rc = cd_db_csv_next_req(cd->db, k->name, &k->req);
@@ -322,7 +344,7 @@ static void coord_kick(struct cd *cd, struct coord *k)
 	q.size = (uint64_t)(k->req.size > 0 ? k->req.size : 0);
 	/* the request's own time: a redo recognises the volume it created */
 	q.now_ms = k->req.created_ms;
-	k->io_id = csv_worker_submit(k->w, &q);
+	k->io_id = csv_worker_submit(k->wk.w, &q);
 }
 
 static void coords_update(struct cd *cd)
@@ -718,30 +740,13 @@ int cd_csv_create(struct cd *cd, qb_ipcs_connection_t *c, const char *name, cons
 
 /* ---- every node's path to every CSV ---- */
 
-static void *path_stop_thread(void *arg)
-{
-	struct pathck *k = arg;
-
-	csv_worker_stop(k->w);
-	close(k->efd);
-	free(k);
-	return NULL;
-}
-
 static void path_drop(struct cd *cd, size_t i)
 {
 	struct cd_csv *s = cd->csv;
 	struct pathck *k = s->p[i];
-	pthread_attr_t at;
-	pthread_t t;
 
-	qb_loop_poll_del(cd->loop, k->efd);
 	s->p[i] = s->p[--s->np];
-	pthread_attr_init(&at);
-	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &at, path_stop_thread, k) != 0)
-		path_stop_thread(k);
-	pthread_attr_destroy(&at);
+	wk_drop(cd, k);
 }
 
 static const char *my_name(struct cd *cd, char *buf, size_t len)
@@ -903,7 +908,7 @@ static int path_event(int fd, int revents, void *data)
 		cd_log(LOG_WARNING, "csv: reading the path worker's eventfd: %s", strerror(errno));
 	if (r == NULL)
 		return 0;
-	while (csv_worker_take(k->w, r)) {
+	while (csv_worker_take(k->wk.w, r)) {
 		char me[CM_NAME_MAX];
 
 		if (r->id != k->id)
@@ -930,35 +935,23 @@ static int path_event(int fd, int revents, void *data)
 static int path_add(struct cd *cd, const struct cd_db_csv *c)
 {
 	struct cd_csv *s = cd->csv;
-	struct csv_worker_cfg cfg;
 	struct pathck *k;
 	char err[512];
 	int rc;
 
 	if (s->np == CD_CSV_MAX)
 		return -ENOSPC;
-	memset(&cfg, 0, sizeof(cfg));
-	if ((rc = wit_url_parse(c->url, &cfg.url, err, sizeof(err))) < 0)
-		return rc;
-	cd_quorum_initiator(cd, cfg.initiator, sizeof(cfg.initiator));
-	cfg.io_timeout_s = PATH_TIMEOUT_S;
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return -ENOMEM;
 	k->cd = cd;
 	k->state = -1;
 	cm_strlcpy(k->name, c->name, sizeof(k->name));
 	cm_strlcpy(k->url, c->url, sizeof(k->url));
-	if ((k->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
-		free(k);
-		return -errno;
-	}
-	cfg.notify_fd = k->efd;
-	if ((rc = csv_worker_start(&cfg, &k->w)) < 0) {
-		close(k->efd);
+	if ((rc = wk_start(cd, &k->wk, c->url, PATH_TIMEOUT_S, k, path_event, err, sizeof(err))) < 0) {
+		cd_log(LOG_ERR, "csv '%s': cannot check its path: %s", c->name, err);
 		free(k);
 		return rc;
 	}
-	qb_loop_poll_add(cd->loop, QB_LOOP_MED, k->efd, POLLIN, k, path_event);
 	s->p[s->np++] = k;
 	return 0;
 }
@@ -1004,7 +997,7 @@ static void paths_update(struct cd *cd)
 		q.type = CSV_REQ_CHECK;
 		cm_strlcpy(q.name, k->name, sizeof(q.name));
 		cm_strlcpy(q.cluster_uuid, cl.uuid, sizeof(q.cluster_uuid));
-		k->id = csv_worker_submit(k->w, &q);
+		k->id = csv_worker_submit(k->wk.w, &q);
 		k->next_ms = now + PATH_CHECK_MS;
 	}
 }

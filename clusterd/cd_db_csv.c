@@ -69,16 +69,7 @@ static int event(struct cd_db *db, uint64_t time_ms, const char *node, const cha
 
 static int sub(struct cctx *c, int op, const char *const *strs, int n)
 {
-	struct cm_msg w;
-	int i;
-
-	cm_msg_init(&w, CM_MSG_WRITE);
-	w.time_ms = c->w->time_ms;
-	w.sender = c->w->sender;
-	cm_msg_add_int(&w, op);
-	for (i = 0; i < n; i++)
-		cm_msg_add_str(&w, strs[i]);
-	return cd_db_res_apply(c->db, &w, c->node, c->err, c->errlen);
+	return cd_db_sub_apply(c->db, c->w, c->node, op, strs, n, c->err, c->errlen);
 }
 
 void cd_db_csv_group(const char *csv, char *buf, size_t len)

@@ -34,6 +34,10 @@ int cd_db_add_event(struct cd_db *db, int64_t time_ms, const char *node, const c
 		    const char *kind, const char *object, const char *text);
 /* cd_db_res.c: apply a group/resource write; run the step after any write. */
 int cd_db_res_apply(struct cd_db *db, const struct cm_msg *w, const char *node, char *err, size_t errlen);
+/* A group/resource write made of strs, applied as part of parent (a VM or
+ * CSV write that creates or deletes several objects at once). */
+int cd_db_sub_apply(struct cd_db *db, const struct cm_msg *parent, const char *node, int op,
+		    const char *const *strs, int n, char *err, size_t errlen);
 int cd_db_res_step(struct cd_db *db, const struct cm_msg *w, const char *node, char *err, size_t errlen);
 /* cd_db_vm.c: the virtual machine writes, and the jobs after each step. */
 int cd_db_vm_apply(struct cd_db *db, const struct cm_msg *w, const char *node, char *err, size_t errlen);

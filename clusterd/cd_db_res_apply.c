@@ -328,6 +328,21 @@ static int op_result(struct wctx *c, int op)
 	return 0;
 }
 
+int cd_db_sub_apply(struct cd_db *db, const struct cm_msg *parent, const char *node, int op,
+		    const char *const *strs, int n, char *err, size_t errlen)
+{
+	struct cm_msg w;
+	int i;
+
+	cm_msg_init(&w, CM_MSG_WRITE);
+	w.time_ms = parent->time_ms;
+	w.sender = parent->sender;
+	cm_msg_add_int(&w, op);
+	for (i = 0; i < n; i++)
+		cm_msg_add_str(&w, strs[i]);
+	return cd_db_res_apply(db, &w, node, err, errlen);
+}
+
 int cd_db_res_apply(struct cd_db *db, const struct cm_msg *w, const char *node, char *err, size_t errlen)
 {
 	struct wctx c = { db, w, node, err, errlen };
