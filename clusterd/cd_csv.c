@@ -64,6 +64,7 @@ struct coord {
 	char uuid[40];               /* this cluster's */
 	struct cd *cd;
 	bool loaded;                 /* the table was read and published */
+	uint64_t apply_after_ms;     /* no APPLY before (wall clock): see coord_add */
 	uint64_t load_id;            /* the LOAD under way, or 0 */
 	uint64_t io_id;              /* the APPLY under way, or 0 */
 	struct cd_db_csv_req req;    /* ... and its request */
@@ -314,6 +315,10 @@ static int coord_add(struct cd *cd, const struct cd_db_csv *c)
 		free(k);
 		return rc;
 	}
+	/* a coordinator that lost the role may still have a table write in
+	 * flight (its worker finishes what it started, bounded by the I/O
+	 * timeout): change nothing before that bound has passed */
+	k->apply_after_ms = cd_wall_ms() + (uint64_t)CSV_IO_TIMEOUT_S * 1000;
 	s->c[s->n++] = k;
 	cd_log(LOG_NOTICE, "csv '%s': this node is its coordinator (%s)", c->name, c->url);
 	return 0;
@@ -334,6 +339,8 @@ static void coord_kick(struct cd *cd, struct coord *k)
 		k->load_id = csv_worker_submit(k->wk.w, &q);
 		return;
 	}
+	if (cd_wall_ms() < k->apply_after_ms)
+		return;
 	rc = cd_db_csv_next_req(cd->db, k->name, &k->req);
 	if (rc <= 0)
 		return;
@@ -790,7 +797,7 @@ static void path_lost_move(struct cd *cd, const char *csv)
 	snprintf(pre, sizeof(pre), "%s/", csv);
 	for (i = 0; i < m->nres; i++) {
 		const struct res_resource *r = &m->res[i];
-		char vols[1024], *hit;
+		char vols[CD_CSV_VOLS_MAX], *hit;
 		const char *to = NULL;
 		size_t ncand = 0;
 
@@ -873,6 +880,12 @@ static void pmoves_check(struct cd *cd)
 
 		if (ri < 0 || m->res[ri].node != cd->my_id || pm->stage == 2) {
 			s->pm[i] = s->pm[--s->npm]; /* gone from here (or given up) */
+			continue;
+		}
+		if (pm->stage == 0 && now >= pm->deadline_ms && !g->mig_running && g->mig_mode == RES_MIG_NONE) {
+			cd_log(LOG_WARNING, "vm '%s': its migration away from the lost path did not start; it stays",
+			       pm->vm);
+			s->pm[i] = s->pm[--s->npm];
 			continue;
 		}
 		if (pm->stage == 0 && now >= pm->deadline_ms && g->mig_running) {
@@ -1066,27 +1079,30 @@ bool cd_csv_state_volume(struct cd *cd, const char *vm, char *csv, size_t len)
 	return true;
 }
 
-void cd_csv_vm_vols(struct cd *cd, const char *vm, char *buf, size_t len)
+int cd_csv_vm_vols(struct cd *cd, const char *vm, char *buf, size_t len)
 {
 	char cfg[CM_NAME_MAX + 16], err[256];
 	struct res_vmxml *x = NULL;
 	char *xml;
+	int rc = 0;
 
 	buf[0] = '\0';
 	snprintf(cfg, sizeof(cfg), "%s-config", vm);
 	xml = cd_db_vm_xml(cd->db, cfg);
 	if (xml && res_vmxml_parse(xml, strlen(xml), &x, err, sizeof(err)) == 0)
-		res_vmxml_csv_vols(x, buf, len);
+		rc = res_vmxml_csv_vols(x, buf, len);
 	res_vmxml_free(x);
 	free(xml);
-	{
+	if (rc == 0) {
 		/* its state volume is locked with its disks */
 		char csv[64];
 		size_t n = strlen(buf);
 
-		if (cd_csv_state_volume(cd, vm, csv, sizeof(csv)))
-			snprintf(buf + n, len - n, "%s%s/%s.state", n ? "," : "", csv, vm);
+		if (cd_csv_state_volume(cd, vm, csv, sizeof(csv)) &&
+		    (size_t)snprintf(buf + n, len - n, "%s%s/%s.state", n ? "," : "", csv, vm) >= len - n)
+			rc = -ENAMETOOLONG;
 	}
+	return rc; /* never a list cut short: the caller refuses to start */
 }
 
 size_t cd_csv_state_props(struct cd *cd, const char *vm, char **out, size_t max)
@@ -1097,7 +1113,7 @@ size_t cd_csv_state_props(struct cd *cd, const char *vm, char **out, size_t max)
 	size_t n = 0;
 
 	snprintf(vol, sizeof(vol), "%s.state", vm);
-	if (max < 7 || !cd_csv_state_volume(cd, vm, csv, sizeof(csv)) || cd_db_csv_get(cd->db, csv, &c) < 0 ||
+	if (max < 8 || !cd_csv_state_volume(cd, vm, csv, sizeof(csv)) || cd_db_csv_get(cd->db, csv, &c) < 0 ||
 	    cd_db_csv_vol(cd->db, csv, vol, &off, &size) < 0 || !cd->lun_tool[0])
 		return 0;
 	out[n++] = kv("state_vol", c.url);
@@ -1111,6 +1127,12 @@ size_t cd_csv_state_props(struct cd *cd, const char *vm, char **out, size_t max)
 	out[n++] = kv("lun_tool", cd->lun_tool);
 	cd_quorum_initiator(cd, buf, sizeof(buf));
 	out[n++] = kv("initiator", buf);
+	/* the tag in the state's header: a state saved in an earlier volume
+	 * of the same name and place is never restored */
+	snprintf(buf, sizeof(buf), "%s.c%lld", vm, (long long)cd_db_csv_vol_created(cd->db, csv, vol));
+	if (strlen(buf) >= CM_NAME_MAX) /* a long VM name: the volume's time alone tells it apart */
+		snprintf(buf, sizeof(buf), "c%lld", (long long)cd_db_csv_vol_created(cd->db, csv, vol));
+	out[n++] = kv("state_tag", buf);
 	return n;
 }
 

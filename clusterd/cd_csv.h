@@ -39,8 +39,11 @@ int cd_csv_create(struct cd *cd, qb_ipcs_connection_t *c, const char *name, cons
 /* The domain XML this node defines: CSV volumes resolved to iSCSI slices,
  * physical disks with the PR shim. malloc'd; NULL with err on failure. */
 char *cd_csv_domain_xml(struct cd *cd, const char *xml, char *err, size_t errlen);
-/* "csv/vol,..." of the VM resource vm's CSV volume disks ("" if none). */
-void cd_csv_vm_vols(struct cd *cd, const char *vm, char *buf, size_t len);
+/* Room for every "csv/vol," of a VM: its disks and its state volume. */
+#define CD_CSV_VOLS_MAX ((CD_CSV_NAME_MAX + CD_CSV_VOL_MAX + 2) * (RES_VMXML_MAX_DISKS + 1) + 1)
+/* "csv/vol,..." of the VM resource vm's CSV volume disks and its state
+ * volume ("" if none); -ENAMETOOLONG rather than a list cut short. */
+int cd_csv_vm_vols(struct cd *cd, const char *vm, char *buf, size_t len);
 /* Whether VM vm has a state volume (NAME.state on a CSV; its CSV in csv). */
 bool cd_csv_state_volume(struct cd *cd, const char *vm, char *csv, size_t len);
 /* The vm type's properties for a state volume (state_vol, state_off, ...). */

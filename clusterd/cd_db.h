@@ -143,6 +143,9 @@ int cd_db_csv_next_req(struct cd_db *db, const char *csv, struct cd_db_csv_req *
 int cd_db_csv_req_state(struct cd_db *db, int64_t id, char *state, size_t slen, char *text, size_t tlen);
 /* A volume's place on the LUN: 0 or -CM_E_NO_OBJECT. */
 int cd_db_csv_vol(struct cd_db *db, const char *csv, const char *vol, uint64_t *off, uint64_t *size);
+/* When a volume was created (ms; -1 if it does not exist): tells one
+ * volume from a later one of the same name at the same place. */
+int64_t cd_db_csv_vol_created(struct cd_db *db, const char *csv, const char *vol);
 /* The CSV holding a volume named vol (the first, by name). */
 bool cd_db_csv_vol_csv(struct cd_db *db, const char *vol, char *csv, size_t len);
 /* The mirror of csv's table as text, as the coordinator sends it (malloc'd, NULL if none). */

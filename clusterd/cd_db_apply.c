@@ -132,6 +132,13 @@ static int op_prop_set(struct apply_ctx *a)
 	if ((!strcmp(key, "preferred_owners") || !strcmp(key, "possible_owners")) &&
 	    (rc = cd_db_check_node_list(a->db, canon, a->err, a->errlen)) < 0)
 		return rc;
+	if (kind == CM_OBJ_RESOURCE && !strcmp(key, "url")) {
+		if (cd_db_row(a->db, "SELECT 1 FROM resources WHERE name = ? AND type = 'csv'", obj, NULL, NULL, 0))
+			return fail(a, -CM_E_READONLY, "the LUN of cluster shared volume resource '%s' cannot change%s", obj,
+				    "");
+		if ((rc = cd_db_lun_in_use(a->db, canon, obj, a->err, a->errlen)) < 0)
+			return rc;
+	}
 	d = cm_prop_find(kind, key);
 	if (sqlite3_prepare_v2(a->db->h,
 			       "INSERT OR REPLACE INTO properties(kind, obj, key, type, value) VALUES(?, ?, ?, ?, ?)",

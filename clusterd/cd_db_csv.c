@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cm_err.h"
 #include "cm_proto.h"
@@ -100,6 +101,54 @@ int cd_db_csv_name_check(const char *what, const char *name, size_t max, char *e
 	return 0;
 }
 
+/* "IQN/LUN" of an iscsi:// URL, the IQN in lower case ("" if malformed):
+ * the same LUN whatever portal names it. */
+static void lun_key(const char *url, char *buf, size_t len)
+{
+	const char *p = url && strncasecmp(url, "iscsi://", 8) == 0 ? strchr(url + 8, '/') : NULL;
+	size_t i;
+
+	buf[0] = '\0';
+	if (p == NULL)
+		return;
+	cm_strlcpy(buf, p + 1, len);
+	for (i = 0; buf[i]; i++)
+		if (buf[i] >= 'A' && buf[i] <= 'Z')
+			buf[i] = (char)(buf[i] - 'A' + 'a');
+}
+
+int cd_db_lun_in_use(struct cd_db *db, const char *url, const char *except_res, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	char want[300], have[300], wu[600] = "";
+	int rc = 0;
+
+	lun_key(url, want, sizeof(want));
+	if (want[0] == '\0')
+		return 0; /* the type's check says what is wrong with it */
+	cd_db_prop_get(db, CM_OBJ_CLUSTER, "", "witness_url", wu, sizeof(wu), NULL);
+	lun_key(wu, have, sizeof(have));
+	if (strcmp(have, want) == 0) {
+		snprintf(err, errlen, "%s is the witness LUN", url);
+		return -CM_E_EXISTS;
+	}
+	if (sqlite3_prepare_v2(db->h, "SELECT 'the cluster shared volume ''' || name || '''', url FROM csvs UNION ALL"
+			       " SELECT 'the physical disk ''' || r.name || '''', p.value FROM resources r JOIN properties p"
+			       " ON p.kind = 3 AND p.obj = r.name AND p.key = 'url' WHERE r.type IN ('physical-disk', 'csv')"
+			       " AND r.name <> ?", -1, &st, NULL) != SQLITE_OK)
+		return -CM_E_DB;
+	sqlite3_bind_text(st, 1, except_res ? except_res : "", -1, SQLITE_STATIC);
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		lun_key((const char *)sqlite3_column_text(st, 1), have, sizeof(have));
+		if (strcmp(have, want) == 0) {
+			snprintf(err, errlen, "%s is already %s", url, (const char *)sqlite3_column_text(st, 0));
+			rc = -CM_E_EXISTS;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static bool csv_exists(struct cd_db *db, const char *csv)
 {
 	return cd_db_row(db, "SELECT 1 FROM csvs WHERE name = ?", csv, NULL, NULL, 0);
@@ -110,7 +159,7 @@ static int op_create(struct cctx *c)
 	const char *name = cm_msg_str(c->w, 0), *url = cm_msg_str(c->w, 1), *actor = cm_msg_str(c->w, 2);
 	int64_t lun = cm_msg_int(c->w, 1, -1), doff = cm_msg_int(c->w, 2, -1), dend = cm_msg_int(c->w, 3, -1);
 	int64_t gen = cm_msg_int(c->w, 4, -1);
-	char grp[CM_NAME_MAX], props[700], v[5][32], other[CM_NAME_MAX];
+	char grp[CM_NAME_MAX], props[700], v[5][32];
 	int rc;
 
 	if (!name || !url || !actor || lun <= 0 || doff <= 0 || dend <= doff || dend > lun || gen < 0)
@@ -119,12 +168,8 @@ static int op_create(struct cctx *c)
 		return rc;
 	if (csv_exists(c->db, name))
 		return refuse(c, -CM_E_EXISTS, "a cluster shared volume named '%s' already exists", name);
-	if (cd_db_row(c->db, "SELECT name FROM csvs WHERE url = ?", url, NULL, other, sizeof(other)))
-		return refuse(c, -CM_E_EXISTS, "%s is already the cluster shared volume '%s'", url, other);
-	if (cd_db_row(c->db, "SELECT r.name FROM resources r JOIN properties p ON p.kind = 3 AND p.obj = r.name"
-		      " AND p.key = 'url' WHERE p.value = ? AND r.type = 'physical-disk'", url, NULL, other,
-		      sizeof(other)))
-		return refuse(c, -CM_E_EXISTS, "%s is the physical disk '%s'", url, other);
+	if ((rc = cd_db_lun_in_use(c->db, url, NULL, c->err, c->errlen)) < 0)
+		return rc;
 	cd_db_csv_group(name, grp, sizeof(grp));
 	snprintf(props, sizeof(props), "url=%s", url);
 	{
@@ -454,6 +499,13 @@ static int op_lock(struct cctx *c)
 		*slash = '\0';
 		if (!cd_db_row(c->db, "SELECT 1 FROM csv_vols WHERE csv = ? AND name = ?", v, slash + 1, NULL, 0)) {
 			rc = refuse(c, -CM_E_NO_OBJECT, "volume '%s/%s' does not exist", v, slash + 1);
+			break;
+		}
+		/* a request recorded before this lock was checked against the
+		 * locks of its time: the two must never overlap */
+		if (!unlock && cd_db_row(c->db, "SELECT 1 FROM csv_reqs WHERE csv = ? AND vol = ? AND state = 'pending'"
+				      " AND op IN ('delete', 'resize')", v, slash + 1, NULL, 0)) {
+			rc = refuse(c, -CM_E_BUSY, "volume '%s/%s' is being deleted or resized", v, slash + 1);
 			break;
 		}
 		*slash = '/';

@@ -124,6 +124,14 @@ int cd_db_csv_vol(struct cd_db *db, const char *csv, const char *vol, uint64_t *
 	return rc;
 }
 
+int64_t cd_db_csv_vol_created(struct cd_db *db, const char *csv, const char *vol)
+{
+	char out[32];
+
+	return cd_db_row(db, "SELECT created_ms FROM csv_vols WHERE csv = ? AND name = ?", csv, vol, out, sizeof(out))
+		       ? strtoll(out, NULL, 10) : -1;
+}
+
 bool cd_db_csv_vol_csv(struct cd_db *db, const char *vol, char *csv, size_t len)
 {
 	return cd_db_row(db, "SELECT csv FROM csv_vols WHERE name = ? ORDER BY csv LIMIT 1", vol, NULL, csv, len);

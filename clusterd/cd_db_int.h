@@ -45,6 +45,9 @@ int cd_db_vm_after_step(struct cd_db *db, const struct cm_msg *w);
 /* cd_db_csv.c: the cluster shared volume writes, and the lock sweep after each step. */
 int cd_db_csv_apply(struct cd_db *db, const struct cm_msg *w, const char *node, char *err, size_t errlen);
 int cd_db_csv_after_step(struct cd_db *db, const struct cm_msg *w, const char *node);
+/* Whether url's LUN is already the witness, a CSV or another physical disk
+ * (except_res may be NULL): 0 or -CM_E_EXISTS with a sentence. */
+int cd_db_lun_in_use(struct cd_db *db, const char *url, const char *except_res, char *err, size_t errlen);
 /* Record a volume request as part of another write (a VM's state volume). */
 int cd_db_csv_request(struct cd_db *db, const struct cm_msg *w, const char *node, int64_t id, const char *csv,
 		      const char *op, const char *vol, int64_t size, const char *actor, char *err, size_t errlen);

@@ -183,6 +183,19 @@ static int op_res_create(struct wctx *c)
 			      grp, grp);
 	if ((rc = res_props(c, name, type, props, false)) < 0)
 		return rc;
+	if (!strcmp(type, "physical-disk") || !strcmp(type, "csv")) {
+		/* one LUN, one owner: a second disk on it would preempt the first */
+		const char *u = strstr(props, "url=");
+
+		if (u && (u == props || u[-1] == '\n')) {
+			char url[600];
+
+			cm_strlcpy(url, u + 4, sizeof(url));
+			url[strcspn(url, "\n")] = '\0';
+			if ((rc = cd_db_lun_in_use(c->db, url, NULL, c->err, c->errlen)) < 0)
+				return rc;
+		}
+	}
 	snprintf(now, sizeof(now), "%llu", (unsigned long long)c->w->time_ms);
 	{
 		const char *b[] = { name, grp, type, now };

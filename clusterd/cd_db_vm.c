@@ -94,7 +94,7 @@ static int vm_disks(struct vctx *c, const char *name, const char *grp, const cha
 		    const char *actor)
 {
 	const char *p = strstr(opts, "disks=");
-	char list[2100], *save = NULL, *u, res[CM_NAME_MAX + 16], props[700], other[CM_NAME_MAX];
+	char list[2100], *save = NULL, *u, res[CM_NAME_MAX + 16], props[700];
 	int rc = 0, k = 0;
 
 	if (p == NULL || (p != opts && p[-1] != '\n'))
@@ -102,9 +102,8 @@ static int vm_disks(struct vctx *c, const char *name, const char *grp, const cha
 	cm_strlcpy(list, p + 6, sizeof(list));
 	list[strcspn(list, "\n")] = '\0';
 	for (u = strtok_r(list, ",", &save); u && rc == 0; u = strtok_r(NULL, ",", &save)) {
-		if (cd_db_row(c->db, "SELECT r.name FROM resources r JOIN properties p ON p.kind = 3 AND p.obj = r.name"
-			      " AND p.key = 'url' WHERE p.value = ?", u, NULL, other, sizeof(other)))
-			return refuse(c, -CM_E_EXISTS, "%s already belongs to another resource", u);
+		if ((rc = cd_db_lun_in_use(c->db, u, NULL, c->err, c->errlen)) < 0)
+			return rc;
 		snprintf(res, sizeof(res), "%s-disk%d", name, ++k);
 		if (strlen(res) >= CM_NAME_MAX)
 			return refuse(c, -CM_E_NAME, "VM name '%s' is too long for its disk resources", name);

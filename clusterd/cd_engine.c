@@ -160,10 +160,15 @@ static void run_res_action(struct cd *cd, const struct res_model *m, enum res_op
 	ne = cd->vm ? cd_vm_props(cd, r, extra, 16) : 0;
 	ne += cd_csv_props(cd, r, extra + ne, 16 - ne);
 	if (op == RES_OP_ONLINE && strcmp(r->type, "vm") == 0) {
-		char vols[1024] = "";
+		char vols[CD_CSV_VOLS_MAX] = "";
 
 		/* its CSV volumes are locked first; the ONLINE runs once granted */
-		cd_csv_vm_vols(cd, r->name, vols, sizeof(vols));
+		if (cd_csv_vm_vols(cd, r->name, vols, sizeof(vols)) < 0) {
+			for (i = 0; i < ne; i++)
+				free(extra[i]);
+			on_result(cd, r->name, gen, RES_OP_ONLINE, false, "not started: too many CSV volumes to lock");
+			return;
+		}
 		if (!cd_csv_gate(cd, r->name, gen, vols)) {
 			for (i = 0; i < ne; i++)
 				free(extra[i]);

@@ -997,9 +997,11 @@ static int cmd_get_state(const struct opts *o, struct wit_lun *l)
 		goto out;
 	}
 	if (o->name && strcmp(o->name, s.name) != 0) {
-		snprintf(err, sizeof(err), "%s: the volume at %llu MiB holds the saved state of '%s', not '%s'",
-			 wit_lun_name(l), mib(o->offset), s.name, o->name);
-		rc = -CM_E_FOREIGN;
+		/* saved for another tag (an earlier volume of this name, another
+		 * VM): not this one's state, so there is none to restore */
+		snprintf(err, sizeof(err), "%s: no saved state for '%s' in the volume at %llu MiB (it holds one saved"
+			 " for '%s')", wit_lun_name(l), o->name, mib(o->offset), s.name);
+		ret = EXIT_NO_STATE;
 		goto out;
 	}
 	buf = aligned_alloc(ST_HDR, ST_CHUNK);

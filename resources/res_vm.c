@@ -144,7 +144,7 @@ static int state_tool(struct res_call *c, const char *verb, int stage, res_step_
 	argv[n++] = prop(c, "initiator", "iqn.2026-11.org.clusterd:node");
 	if (strcmp(verb, "clear-state") != 0) {
 		argv[n++] = "--name";
-		argv[n++] = c->res;
+		argv[n++] = prop(c, "state_tag", c->res);
 		argv[n++] = path;
 	}
 	argv[n] = NULL;
@@ -335,31 +335,15 @@ const struct res_type_ops res_vmconfig_ops = {
 
 static int vm_boot(struct res_call *c);
 static int vm_started(struct res_call *c);
+static int vm_state_taken(struct res_call *c);
 
-/* The state volume was cleared after a restore (c->text: a failure to report). */
-static int vm_state_cleared(struct res_call *c)
-{
-	char line[RES_TEXT_MAX], failed[RES_TEXT_MAX];
-	int st = state_tool_exit(c, line, sizeof(line));
-
-	if (st == -EAGAIN)
-		return RES_CALL_WAIT;
-	snprintf(failed, sizeof(failed), "%s", c->text);
-	if (failed[0])
-		return res_call_done(c, false, "%s", failed);
-	if (st != 0)
-		return res_call_done(c, true, "restored from its saved memory state (but the state volume could not be"
-				     " cleared: %.200s)", line);
-	return res_call_done(c, true, "restored from its saved memory state (kept on the cluster shared volume)");
-}
-
-/* get-state finished: restore the image, or boot when there was none. */
+/* get-state finished: clear the volume and restore, or boot when there
+ * was no state. */
 static int vm_state_got(struct res_call *c)
 {
-	char line[RES_TEXT_MAX], p[4096];
+	char line[RES_TEXT_MAX];
 	struct res_virt_req req;
-	char *xml;
-	int st = state_tool_exit(c, line, sizeof(line)), rc;
+	int st = state_tool_exit(c, line, sizeof(line));
 
 	if (st == -EAGAIN)
 		return RES_CALL_WAIT;
@@ -373,7 +357,27 @@ static int vm_state_got(struct res_call *c)
 	if (st != 0)
 		return res_call_done(c, false, "cannot read the saved state from the cluster shared volume: %.300s",
 				     line[0] ? line : "the LUN tool failed");
+	/* consumed before it is used: whatever happens next (a timeout, a
+	 * restart), the same image is never restored twice */
+	return state_tool(c, "clear-state", ST_STATE_CLEAR, vm_state_taken);
+}
+
+/* The state volume was cleared after get-state: restore the local copy. */
+static int vm_state_taken(struct res_call *c)
+{
+	char line[RES_TEXT_MAX], p[4096];
+	struct res_virt_req req;
+	char *xml;
+	int st = state_tool_exit(c, line, sizeof(line)), rc;
+
+	if (st == -EAGAIN)
+		return RES_CALL_WAIT;
 	save_path(c, p, sizeof(p));
+	if (st != 0) {
+		unlink(p);
+		return res_call_done(c, false, "not started: the saved state could not be cleared from the cluster shared"
+				     " volume, so it could be restored twice: %.300s", line);
+	}
 	memset(&req, 0, sizeof(req));
 	req.op = RES_VIRT_RESTORE;
 	req.path = p;
@@ -394,18 +398,8 @@ static int vm_started(struct res_call *c)
 		save_path(c, p, sizeof(p));
 		if (ok) {
 			unlink(p);
-			if (csv_state(c)) /* consumed: the volume must not be restored again */
-				return state_tool(c, "clear-state", ST_STATE_CLEAR, vm_state_cleared);
-			return res_call_done(c, true, "restored from its saved memory state");
-		}
-		if (csv_state(c)) {
-			char q[4200];
-
-			snprintf(q, sizeof(q), "%s.failed", p);
-			rename(p, q);
-			snprintf(c->text, sizeof(c->text), "cannot restore the saved state (a copy is kept as %.100s): %.80s",
-				 q, r.text);
-			return state_tool(c, "clear-state", ST_STATE_CLEAR, vm_state_cleared);
+			return res_call_done(c, true, "restored from its saved memory state%s",
+					     csv_state(c) ? " (kept on the cluster shared volume)" : "");
 		}
 		/* keep it for a person to look at, and do not restore it again */
 		{
@@ -777,6 +771,12 @@ static int vm_migrate(struct res_call *c)
 		return res_call_done(c, false, "no URI for the target's hypervisor");
 	if (c->mode != 2 /* RES_MIG_QUICK */)
 		return vm_live(c);
+	/* its state goes through its volume on the CSV, which the target
+	 * reads itself: that is a move with a save ('vm migrate --quick'),
+	 * never a restore of a path on the target's own disk */
+	if (csv_state(c))
+		return res_call_done(c, false, "a VM on a cluster shared volume is quick-migrated by 'vm migrate --quick'"
+				     " (saved to its state volume, restored on the target)");
 	if (prop(c, "state_dir", "")[0] != '/')
 		return res_call_done(c, false, "quick migration needs the cluster property vm_state_dir (a shared directory)");
 	memset(&req, 0, sizeof(req));

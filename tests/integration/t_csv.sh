@@ -180,6 +180,11 @@ mig_check csv-quick-migrate vm1 n1 quick
 chk csv-quick-state-on-csv "\$(ls $SHARED/state 2>&1); \$(cj $V log --limit 100 | jq -c '[.events[] | select(.object == \"vm1\")] | .[-4:] | map(.text)')" \
 	eval '[ ! -e "$SHARED/state/vm1.save" ] && cj $V log --limit 200 | jq -e "[.events[] | select(.text | contains(\"saved to the cluster shared volume\"))] | length > 0"'
 chk csv-quick-lock-follows "\$(locks)" eval '[ "$(lock_of store/vm1disk)" = "n1 vm1" ] && [ "$(lock_of store/vm1.state)" = "n1 vm1" ]'
+# the state was taken when it was restored: a stop and start boots afresh
+read -r off last < <(con_mark vm1)
+ca "$V" --timeout 60 vm stop vm1 --wait >/dev/null 2>&1
+ca "$V" --timeout "$BOOT_S" vm start vm1 --wait >/dev/null 2>&1
+chk csv-state-restored-once "\$(vsum vm1); \$(cnt_summary vm1 $off)" it_wait "$BOOT_S" eval 'online_on vm1 n1 && cnt_restarted vm1 $off'
 
 # the coordinator killed: another node coordinates, locks intact, VM runs
 C0=$(coord)

@@ -2,7 +2,7 @@
 # t_csvstate.sh - a VM's saved (quick-migration) state in a CSV volume
 # through `clusterd-lun csv put-state|get-state|clear-state` (csv/lun_csv.c)
 # against the harness's real tgt target, on the CSV LUN: a 100 MiB image
-# goes in and comes back equal, another VM's name is refused, a damaged
+# goes in and comes back equal, a state saved for another name (another VM, an earlier volume) counts as none, a damaged
 # data byte is "corrupt saved state" (exit 1, no FILE), a damaged or cleared
 # header is "no saved state" (exit 4), and the placements that would write
 # over the CSV's header, past the LUN or over another volume are refused.
@@ -83,7 +83,7 @@ expect csvstate-get-overwrite 0 "read 100.0 MiB" -- get-state "${VOL[@]}" "$OUT"
 rm -f "$OUT"
 
 # 2. another VM's state
-expect csvstate-get-wrong-name 1 "holds the saved state of 'vm1', not 'vm2'" -- get-state "${VOL[@]}" --name vm2 "$OUT"
+expect csvstate-get-wrong-name 4 "no saved state for 'vm2'" -- get-state "${VOL[@]}" --name vm2 "$OUT"
 no_file csvstate-get-wrong-name-no-file
 expect csvstate-clear-wrong-name 1 "refusing to clear" -- clear-state "${VOL[@]}" --name vm2
 

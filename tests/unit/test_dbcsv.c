@@ -383,6 +383,43 @@ START_TEST(create_and_refusals)
 	m = cd_db_model(db);
 	ck_assert_int_lt(res_group_find(m, "csv-c3"), 0);
 
+	/* one LUN, one owner, whatever portal names it: a second disk, a disk
+	 * on a CSV's LUN, or the witness are refused at create and at prop set */
+	{
+		struct cm_msg w;
+		const char *dups[] = { "url=iscsi://198.18.0.77:3260/IQN.2024-01.test:lun/5",
+				       "url=" LUN_URL, "url=iscsi://198.18.0.9/iqn.2024-01.test:lun/9" };
+
+		cm_msg_init(&w, CM_MSG_WRITE);
+		cm_msg_add_int(&w, CM_OP_QUORUM_SET);
+		cm_msg_add_str(&w, "node-and-disk-majority");
+		cm_msg_add_str(&w, "iscsi://198.18.0.9/iqn.2024-01.test:lun/9");
+		cm_msg_add_str(&w, "root");
+		ck_assert_msg(apply(db, &w, 1, err, sizeof(err)) == 0, "quorum set: %s", err);
+		h = cd_db_hash(db);
+		for (size_t k = 0; k < 3; k++) {
+			cm_msg_init(&w, CM_MSG_WRITE);
+			cm_msg_add_int(&w, CM_OP_RES_CREATE);
+			cm_msg_add_str(&w, "d2");
+			cm_msg_add_str(&w, "vm1");
+			cm_msg_add_str(&w, "physical-disk");
+			cm_msg_add_str(&w, dups[k]);
+			cm_msg_add_str(&w, "root");
+			ck_assert_msg(apply(db, &w, 1, err, sizeof(err)) == -CM_E_EXISTS, "case %zu: %s", k, err);
+		}
+		ck_assert_ptr_nonnull(strstr(err, "witness"));
+		cm_msg_init(&w, CM_MSG_WRITE);
+		cm_msg_add_int(&w, CM_OP_PROP_SET);
+		cm_msg_add_int(&w, CM_OBJ_RESOURCE);
+		cm_msg_add_str(&w, "vm1-disk1");
+		cm_msg_add_str(&w, "url");
+		cm_msg_add_str(&w, LUN_URL);
+		cm_msg_add_str(&w, "root");
+		ck_assert_int_eq(apply(db, &w, 1, err, sizeof(err)), -CM_E_EXISTS);
+		ck_assert_ptr_nonnull(strstr(err, "cluster shared volume 'c1'"));
+		ck_assert(cd_db_hash(db) == h);
+	}
+
 	/* 15 characters is the longest name */
 	ck_assert_msg(csv_create_lun(db, "fifteen-chars-x", "iscsi://198.18.0.9/iqn.2024-01.test:lun/4", err,
 				     sizeof(err)) == 0, "%s", err);
@@ -639,6 +676,29 @@ START_TEST(vol_done_only_for_its_csv)
 END_TEST
 
 /* ---- 5. locks ---- */
+
+/* A volume being deleted or resized cannot be locked: the request was
+ * checked against the locks of its time, and the coordinator executes it
+ * later. */
+START_TEST(lock_vs_pending_change)
+{
+	char path[256], err[512];
+	struct cd_db *db = cluster(path, sizeof(path));
+
+	csv_with_vols(db);
+	vm_online(db);
+	ck_assert_msg(vol_req(db, 41, "c1", "delete", "a", 0, err, sizeof(err)) == 0, "%s", err);
+	req_is(db, 41, "pending", "");
+	ck_assert_int_eq(lock(db, "n2", "vm1", "c1/a", 0, 0, err, sizeof(err)), -CM_E_BUSY);
+	ck_assert_msg(strstr(err, "being deleted or resized"), "%s", err);
+	ck_assert(!cd_db_csv_holds(db, 2, "vm1", "c1/a"));
+	/* the other volume is not affected; and once locked, a delete is refused */
+	ck_assert_int_eq(lock(db, "n2", "vm1", "c1/b", 0, 0, err, sizeof(err)), 0);
+	ck_assert_msg(vol_req(db, 42, "c1", "resize", "b", 64 << 20, err, sizeof(err)) == 0, "%s", err);
+	req_is(db, 42, "failed", "in use");
+	done(db, path);
+}
+END_TEST
 
 START_TEST(locks_grant_and_refuse)
 {
@@ -998,6 +1058,7 @@ int main(void)
 	tcase_add_test(tc, sweep_hands_over_on_migration);
 	tcase_add_test(tc, admin_locks_stay);
 	tcase_add_test(tc, replicas_agree);
+	tcase_add_test(tc, lock_vs_pending_change);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
