@@ -317,8 +317,15 @@ static int coord_add(struct cd *cd, const struct cd_db_csv *c)
 	}
 	/* a coordinator that lost the role may still have a table write in
 	 * flight (its worker finishes what it started, bounded by the I/O
-	 * timeout): change nothing before that bound has passed */
-	k->apply_after_ms = cd_wall_ms() + (uint64_t)CSV_IO_TIMEOUT_S * 1000;
+	 * timeout): change nothing before that bound has passed. It writes only
+	 * for a request still pending (it answers after its write), so with
+	 * none pending there is nothing to wait for. */
+	{
+		struct cd_db_csv_req q;
+
+		if (cd_db_csv_next_req(cd->db, c->name, &q) > 0)
+			k->apply_after_ms = cd_wall_ms() + (uint64_t)CSV_IO_TIMEOUT_S * 1000;
+	}
 	s->c[s->n++] = k;
 	cd_log(LOG_NOTICE, "csv '%s': this node is its coordinator (%s)", c->name, c->url);
 	return 0;
