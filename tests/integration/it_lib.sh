@@ -60,3 +60,15 @@ it_setup() {
 	trap 'it_down; rm -rf "$IT_TMP"' EXIT
 	trap 'exit 130' INT TERM
 }
+
+# chk NAME REASON CMD...: like it_check, but REASON is expanded again on
+# failure, so what it defers with \$ shows the state after the wait
+chk() {
+	local name=$1 reason=$2
+	shift 2
+	if "$@" >/dev/null 2>&1; then
+		it_pass "$name"
+	else # one line (run-all counts lines), bounded
+		it_fail "$name" "$(eval "printf '%s' \"$reason\"" 2>&1 | tr '\n' ' ' | cut -c1-600)"
+	fi
+}

@@ -181,17 +181,6 @@ vm_checker_stop() {
 
 # ---- checks and the cluster's view of a VM (for the test scripts; V is the
 # node cluadmin runs on, set by the script)
-# chk NAME REASON CMD...: like it_check, but REASON is expanded again on
-# failure, so what it defers with \$ shows the state after the wait
-chk() {
-	local name=$1 reason=$2
-	shift 2
-	if "$@" >/dev/null 2>&1; then
-		it_pass "$name"
-	else # one line (run-all counts lines), bounded
-		it_fail "$name" "$(eval "printf '%s' \"$reason\"" 2>&1 | tr '\n' ' ' | cut -c1-600)"
-	fi
-}
 vj() { cj "$V" vm show "$1" 2>/dev/null; }
 vstate() { vj "$1" | jq -r .state; }
 vowner() { vj "$1" | jq -r .owner; }

@@ -1,0 +1,33 @@
+/* vl_probe.h - clusval's probe: the facts of the node it runs on
+ * (`clusval probe --json`). Reads /proc, /sys, uname, the versions of the
+ * cluster's programs, corosync.conf and authkey (hashed), interfaces and
+ * bridges, libvirt's networks, the peers' addresses (ICMP/TCP), and the
+ * LUNs it is asked about (libiscsi). Never changes anything, except the PR
+ * test on a LUN given as "scratch" that no reservation holds.
+ */
+#ifndef VL_PROBE_H
+#define VL_PROBE_H
+
+#include <stddef.h>
+
+#include "vl_facts.h"
+
+struct vl_probe_opts {
+	const char *node;             /* the name the orchestrator calls this node */
+	const char *const *peers;     /* "NODE=ADDR[,ADDR...]": a peer's address per corosync link */
+	size_t npeers;                /* besides these, corosync.conf's nodelist is used when readable */
+	const char *const *luns;      /* "ROLE=URL", ROLE witness|csv|disk|scratch */
+	size_t nluns;
+	const char *initiator;        /* iSCSI initiator name for the LUN probes */
+	const char *corosync_conf;    /* NULL: /etc/corosync/corosync.conf */
+	const char *authkey;          /* NULL: /etc/corosync/authkey */
+	const char *libvirt_uri;      /* NULL: qemu:///system */
+	int migration_port;           /* 0: 16509 (libvirtd's TCP port) */
+	int timeout_s;                /* bound of each network/storage step; 0: 3 */
+};
+
+/* Fill f (zeroed first). Always returns 0 with f->ok true unless the probe
+ * could not run at all; individual facts it could not learn stay empty. */
+int vl_probe(const struct vl_probe_opts *o, struct vl_facts *f);
+
+#endif
