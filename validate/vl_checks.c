@@ -278,7 +278,7 @@ static bool is_odd(const char *const *vals, size_t n, int m, size_t i)
 static void same_everywhere(const struct ctx *x, struct ck *c, size_t off, const char *what, enum vl_status st,
 			    const char *fixfmt, const char *fix_all)
 {
-	const char *vals[x->n ? x->n : 1];
+	const char *vals[VL_MAX_NODES] = { 0 };
 	char fix[VL_TEXT];
 	int m;
 
@@ -774,8 +774,8 @@ static void t_mtu(const struct ctx *x, struct ck *c)
 	if (!pairs_usable(x, c, nok))
 		return;
 	for (int l = 0; l < MAX_LINK; l++) {
-		char mtus[x->n ? x->n : 1][16];
-		const char *vals[x->n ? x->n : 1];
+		char mtus[VL_MAX_NODES][16] = { { 0 } };
+		const char *vals[VL_MAX_NODES] = { 0 };
 		size_t known = 0;
 		int m;
 
@@ -930,8 +930,8 @@ static void t_lun_visible(const struct ctx *x, struct ck *c)
 
 	need_ok(x, c);
 	for (; (u = nth_lun(x, nl)) != NULL; nl++) {
-		const char *ids[x->n ? x->n : 1], *sizes[x->n ? x->n : 1];
-		char sz[x->n ? x->n : 1][24];
+		const char *ids[VL_MAX_NODES] = { 0 }, *sizes[VL_MAX_NODES] = { 0 };
+		char sz[VL_MAX_NODES][24] = { { 0 } };
 		int mi, ms;
 
 		for (size_t i = 0; i < x->n; i++) {
@@ -1052,7 +1052,7 @@ static void t_lun_pr(const struct ctx *x, struct ck *c)
 
 static void same_file(const struct ctx *x, struct ck *c, size_t off, const char *path, const char *how)
 {
-	const char *vals[x->n ? x->n : 1];
+	const char *vals[VL_MAX_NODES] = { 0 };
 	size_t have = 0, nok = need_ok(x, c);
 	char fix[VL_TEXT];
 	int m;
@@ -1113,8 +1113,8 @@ static void t_time_skew(const struct ctx *x, struct ck *c)
 	const struct vl_limits *lim = x->lim;
 	size_t nok = need_ok(x, c), nk = 0;
 	bool corrected = lim->clock_ref_ms != NULL;
-	int64_t off[x->n ? x->n : 1], med = 0, lo = INT64_MAX, hi = INT64_MIN;
-	bool known[x->n ? x->n : 1];
+	int64_t off[VL_MAX_NODES] = { 0 }, med = 0, lo = INT64_MAX, hi = INT64_MIN;
+	bool known[VL_MAX_NODES] = { 0 };
 	size_t far = 0;
 	char fix[VL_TEXT];
 
@@ -1487,7 +1487,7 @@ size_t vl_run_checks(const struct vl_facts *facts, size_t n, const struct vl_vm 
 		     struct vl_result *out, size_t max)
 {
 	struct vl_limits def;
-	struct ctx x = { facts, facts ? n : 0, vms, vms ? nvms : 0, lim };
+	struct ctx x = { facts, facts ? (n < VL_MAX_NODES ? n : VL_MAX_NODES) : 0, vms, vms ? nvms : 0, lim };
 	size_t w = 0;
 
 	if (lim == NULL) {

@@ -24,6 +24,7 @@
 enum vl_status { VL_PASS = 0, VL_WARN = 1, VL_FAIL = 2, VL_SKIP = 3 };
 
 #define VL_MAX_DETAILS 64
+#define VL_MAX_NODES 64          /* nodes one run validates (a cluster's maximum) */
 
 struct vl_detail {
 	char node[VL_NAME];       /* "" for a cluster-wide line */

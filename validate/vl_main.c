@@ -48,7 +48,7 @@ enum {
 #define DEFAULT_EXEC "ssh -o BatchMode=yes root@{node}"
 #define DEFAULT_PREFIX "iqn.2026-11.org.clusterd"
 #define DEFAULT_NODE_TIMEOUT_S 60
-#define MAX_NODES VL_MAX_LIST
+#define MAX_NODES VL_MAX_NODES
 #define MAX_RESULTS 256
 #define MAX_OUT (8u << 20)      /* a probe's JSON is tens of KiB; more is a runaway */
 #define MAX_ERR (64u << 10)
