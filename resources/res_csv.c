@@ -89,19 +89,6 @@ static int csv_health(struct res_call *c)
 	return csv_run_check(c, "LUN reachable, CSV header of this cluster");
 }
 
-static void csv_exited(struct res_inst *inst, char *text, size_t len)
-{
-	int status;
-
-	if (inst->main.pid > 0 && res_child_reap(&inst->main, &status) == 0)
-		res_child_close(&inst->main);
-	snprintf(text, len, "no process belongs to a csv resource");
-}
-
-static void csv_kill_now(struct res_inst *inst)
-{
-	(void)inst;  /* nothing runs while online */
-}
 
 const struct res_type_ops res_csv_ops = {
 	.name = "csv",
@@ -112,6 +99,4 @@ const struct res_type_ops res_csv_ops = {
 	.looks_alive = csv_health,
 	.is_alive = csv_health,
 	.migrate = NULL,
-	.exited = csv_exited,
-	.kill_now = csv_kill_now,
 };

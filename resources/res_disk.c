@@ -69,7 +69,7 @@ static int lun_done(struct res_call *c)
 	return res_call_done(c, false, "LUN tool %s", how);
 }
 
-int res_lun_run(struct res_call *c, const char *const *argv, const char *ok_text)
+int res_lun_spawn(struct res_call *c, const char *const *argv, res_step_fn next)
 {
 	struct res_spawn sp = { 0 };
 	int rc;
@@ -79,10 +79,15 @@ int res_lun_run(struct res_call *c, const char *const *argv, const char *ok_text
 	rc = res_spawn(&sp, &c->helper);
 	if (rc < 0)
 		return res_call_done(c, false, "cannot start the LUN tool '%s': %s", argv[0], strerror(-rc));
+	return lun_wait(c, c->helper.pidfd, next);
+}
+
+int res_lun_run(struct res_call *c, const char *const *argv, const char *ok_text)
+{
 	/* the text of a success without a line on stderr, kept in the
 	 * call's own [out] text until the call is done */
 	snprintf(c->text, sizeof(c->text), "%s", ok_text ? ok_text : "");
-	return lun_wait(c, c->helper.pidfd, lun_done);
+	return res_lun_spawn(c, argv, lun_done);
 }
 
 int res_lun_url_check(const char *url, char *err, size_t errlen)
@@ -246,22 +251,6 @@ static int disk_offline(struct res_call *c) { return disk_run(c, DISK_OFFLINE); 
 static int disk_looks_alive(struct res_call *c) { return disk_run(c, DISK_CHECK); }
 static int disk_is_alive(struct res_call *c) { return disk_run(c, DISK_DEFEND); }
 
-/* The type never keeps inst->main; nothing of ours can exit on its own. */
-static void disk_exited(struct res_inst *inst, char *text, size_t len)
-{
-	int status;
-
-	if (inst->main.pid > 0 && res_child_reap(&inst->main, &status) == 0)
-		res_child_close(&inst->main);
-	snprintf(text, len, "no process belongs to a disk resource");
-}
-
-static void disk_kill_now(struct res_inst *inst)
-{
-	/* Nothing runs while online; the reservation stays at the target and
-	 * the node is fenced or preempted by the survivors. */
-	(void)inst;
-}
 
 const struct res_type_ops res_disk_ops = {
 	.name = "physical-disk",
@@ -272,6 +261,4 @@ const struct res_type_ops res_disk_ops = {
 	.looks_alive = disk_looks_alive,
 	.is_alive = disk_is_alive,
 	.migrate = NULL,
-	.exited = disk_exited,
-	.kill_now = disk_kill_now,
 };

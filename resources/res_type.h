@@ -101,7 +101,8 @@ struct res_type_ops {
 	res_step_fn looks_alive;
 	res_step_fn is_alive;
 	res_step_fn migrate;         /* NULL: the type cannot migrate */
-	/* inst->main exited on its own: reap it and say how, in one line. */
+	/* inst->main exited on its own: reap it and say how, in one line (NULL:
+	 * the type keeps no process while online, as physical-disk and csv). */
 	void (*exited)(struct res_inst *inst, char *text, size_t len);
 	/* Quorum lost: kill everything of the resource now, no waiting; the
 	 * executor reaps inst->main afterwards. */
@@ -120,6 +121,9 @@ extern const struct res_type_ops res_disk_ops, res_csv_ops;
  * otherwise failed with that line. Returns RES_CALL_WAIT, or DONE if it
  * could not start. argv[0] is an absolute path. */
 int res_lun_run(struct res_call *c, const char *const *argv, const char *ok_text);
+/* The same start, but next runs once the tool has exited (the vm type's
+ * state volume steps); the step reaps c->helper itself. */
+int res_lun_spawn(struct res_call *c, const char *const *argv, res_step_fn next);
 /* Create-time check of an iscsi://ADDR[:PORT]/IQN/LUN property 'url'
  * (light: no libiscsi here). 0 or -CM_E_VALUE with a sentence. */
 int res_lun_url_check(const char *url, char *err, size_t errlen);

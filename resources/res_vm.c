@@ -128,8 +128,7 @@ static int state_tool(struct res_call *c, const char *verb, int stage, res_step_
 {
 	char path[4096];
 	const char *argv[16];
-	struct res_spawn sp = { 0 };
-	int n = 0, rc;
+	int n = 0;
 
 	save_path(c, path, sizeof(path));
 	argv[n++] = prop(c, "lun_tool", "");
@@ -148,15 +147,8 @@ static int state_tool(struct res_call *c, const char *verb, int stage, res_step_
 		argv[n++] = path;
 	}
 	argv[n] = NULL;
-	sp.argv = argv;
-	sp.capture_stderr = true;
-	rc = res_spawn(&sp, &c->helper);
-	if (rc < 0)
-		return res_call_done(c, false, "cannot start the LUN tool: %s", strerror(-rc));
 	c->stage = stage;
-	c->fd = c->helper.pidfd;
-	c->next = next;
-	return RES_CALL_WAIT;
+	return res_lun_spawn(c, argv, next);
 }
 
 /* The LUN tool's exit: its status (-1 if it could not run) and the line it

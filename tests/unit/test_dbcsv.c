@@ -15,6 +15,7 @@
 #include "cm_wire.h"
 #include "cd_db.h"
 #include "res_core.h"
+#define UT_DB_WRITES
 #include "ut_db.h"
 
 #define T0 1700000100000ull
@@ -24,13 +25,9 @@ static const char xml[] =
 	"<domain type='qemu'><name>vm1</name><memory unit='MiB'>128</memory>"
 	"<os><type>hvm</type></os></domain>";
 
-static uint64_t now = T0;
-
 static int apply(struct cd_db *db, struct cm_msg *w, uint32_t sender, char *err, size_t len)
 {
-	w->time_ms = now += 10;
-	w->sender = sender;
-	return cd_db_apply(db, w, "n1", err, len);
+	return ut_db_apply(db, w, sender, err, len);
 }
 
 static struct cd_db *cluster(char *path, size_t len)
@@ -38,7 +35,7 @@ static struct cd_db *cluster(char *path, size_t len)
 	static const uint32_t view[] = { 1, 2, 3 };
 	struct cd_db *db;
 
-	now = T0;
+	ut_db_now = T0;
 	ut_tmp_path(path, len);
 	db = ut_db_open(path);
 	ut_db_seed(db, 3);
@@ -193,22 +190,7 @@ static int vm_write(struct cd_db *db, enum cm_op op, int64_t job, const char *a,
 /* The executor's result for res (gen from the model), as its node sends it. */
 static int result(struct cd_db *db, const char *res, enum res_op op, bool ok, const int64_t *extra, int nextra)
 {
-	const struct res_model *m = cd_db_model(db);
-	int ri = res_resource_find(m, res), i;
-	struct cm_msg w;
-	char err[512];
-
-	ck_assert_int_ge(ri, 0);
-	cm_msg_init(&w, CM_MSG_WRITE);
-	cm_msg_add_int(&w, CM_OP_RES_RESULT);
-	cm_msg_add_int(&w, (int64_t)m->res[ri].gen);
-	cm_msg_add_int(&w, op);
-	cm_msg_add_int(&w, ok);
-	for (i = 0; i < nextra; i++)
-		cm_msg_add_int(&w, extra[i]);
-	cm_msg_add_str(&w, res);
-	cm_msg_add_str(&w, ok ? "ok" : "no");
-	return apply(db, &w, m->res[ri].node, err, sizeof(err));
+	return ut_db_result(db, res, op, ok, extra, nextra, "ok");
 }
 
 static int fence_result(struct cd_db *db, const char *target, bool ok)
@@ -893,7 +875,7 @@ START_TEST(sweep_keeps_until_fenced)
 		m = cd_db_model(db);
 		if (m->nodes[res_node_find(m, 2)].fence == RES_F_FENCING)
 			break;
-		now += 1000;
+		ut_db_now += 1000;
 		tick(db);
 	}
 	m = cd_db_model(db);

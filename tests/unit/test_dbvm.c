@@ -12,19 +12,16 @@
 #include "cm_wire.h"
 #include "cd_db.h"
 #include "res_core.h"
+#define UT_DB_WRITES
 #include "ut_db.h"
 
 static const char xml[] =
 	"<domain type='qemu'><name>vm1</name><memory unit='MiB'>128</memory>"
 	"<os><type>hvm</type></os></domain>";
 
-static uint64_t now = 1700000100000;
-
 static int apply(struct cd_db *db, struct cm_msg *w, uint32_t sender, char *err, size_t len)
 {
-	w->time_ms = now += 10;
-	w->sender = sender;
-	return cd_db_apply(db, w, "n1", err, len);
+	return ut_db_apply(db, w, sender, err, len);
 }
 
 static int vm_create(struct cd_db *db, int start, char *err, size_t len)
@@ -46,22 +43,7 @@ static int vm_create(struct cd_db *db, int start, char *err, size_t len)
 /* The executor's result for res (gen from the model), as node sends it. */
 static int result(struct cd_db *db, const char *res, enum res_op op, bool ok, const int64_t *extra, int nextra)
 {
-	const struct res_model *m = cd_db_model(db);
-	int ri = res_resource_find(m, res), i;
-	struct cm_msg w;
-	char err[512];
-
-	ck_assert_int_ge(ri, 0);
-	cm_msg_init(&w, CM_MSG_WRITE);
-	cm_msg_add_int(&w, CM_OP_RES_RESULT);
-	cm_msg_add_int(&w, (int64_t)m->res[ri].gen);
-	cm_msg_add_int(&w, op);
-	cm_msg_add_int(&w, ok);
-	for (i = 0; i < nextra; i++)
-		cm_msg_add_int(&w, extra[i]);
-	cm_msg_add_str(&w, res);
-	cm_msg_add_str(&w, ok ? "1.00 s total, downtime 20 ms, 40.0 MiB transferred" : "no");
-	return apply(db, &w, m->res[ri].node, err, sizeof(err));
+	return ut_db_result(db, res, op, ok, extra, nextra, "1.00 s total, downtime 20 ms, 40.0 MiB transferred");
 }
 
 static struct cd_db *cluster(char *path, size_t len)

@@ -60,4 +60,43 @@ static inline void ut_db_seed(struct cd_db *db, size_t nnodes)
 	ck_assert_msg(cd_db_init_cluster(db, &c, nodes, nnodes, err, sizeof(err)) == 0, "seed: %s", err);
 }
 
+#ifdef UT_DB_WRITES
+#include "cm_proto.h"
+#include "res_core.h"
+
+/* The writes' clock: each write is 10 ms after the previous one. */
+static uint64_t ut_db_now = 1700000100000ull;
+
+/* Apply w as sent by node sender (node "n1" names it in the log). */
+static int ut_db_apply(struct cd_db *db, struct cm_msg *w, uint32_t sender, char *err, size_t len)
+{
+	w->time_ms = ut_db_now += 10;
+	w->sender = sender;
+	return cd_db_apply(db, w, "n1", err, len);
+}
+
+/* The executor's result for res (gen from the model), as its node sends it;
+ * extra ints follow (a migration's figures), text is the result's line. */
+static int ut_db_result(struct cd_db *db, const char *res, enum res_op op, bool ok, const int64_t *extra, int nextra,
+			const char *text)
+{
+	const struct res_model *m = cd_db_model(db);
+	int ri = res_resource_find(m, res), i;
+	struct cm_msg w;
+	char err[512];
+
+	ck_assert_int_ge(ri, 0);
+	cm_msg_init(&w, CM_MSG_WRITE);
+	cm_msg_add_int(&w, CM_OP_RES_RESULT);
+	cm_msg_add_int(&w, (int64_t)m->res[ri].gen);
+	cm_msg_add_int(&w, op);
+	cm_msg_add_int(&w, ok);
+	for (i = 0; i < nextra; i++)
+		cm_msg_add_int(&w, extra[i]);
+	cm_msg_add_str(&w, res);
+	cm_msg_add_str(&w, ok ? text : "no");
+	return ut_db_apply(db, &w, m->res[ri].node, err, sizeof(err));
+}
+#endif
+
 #endif
