@@ -1,6 +1,8 @@
 /* cli_create.c - `cluadmin cluster create`: the files every node needs.
  *
- * Writes corosync.conf (knet, crypto on), an authkey, clusterd.conf and the
+ * First validates the nodes with clusval (its report goes into the same
+ * directory) and refuses on a failed test unless --skip-validation. Then
+ * writes corosync.conf (knet, crypto on), an authkey, clusterd.conf and the
  * initial cluster database (through `clusterd --init-db`, which owns all SQL)
  * into one directory, for the harness and for copying to real hosts. */
 #include <arpa/inet.h>
@@ -109,14 +111,15 @@ static const char clusterd_conf[] =
 	"debug = no\n"
 	"admin_group = haclient\n";
 
-/* clusterd next to us (installed), in the build tree, or configured. */
-static void clusterd_path(char *buf, size_t len)
+/* A program of this project: $ENV, next to us (installed), in the build
+ * tree (../SUBDIR/NAME), or where it is configured to be installed. */
+static void sibling_path(const char *env, const char *subdir, const char *name, char *buf, size_t len)
 {
 	char self[PATH_MAX / 2], *slash;
 	ssize_t n;
 
-	if (getenv("CLUSTERD") && getenv("CLUSTERD")[0]) {
-		cm_strlcpy(buf, getenv("CLUSTERD"), len);
+	if (getenv(env) && getenv(env)[0]) {
+		cm_strlcpy(buf, getenv(env), len);
 		return;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -125,15 +128,115 @@ static void clusterd_path(char *buf, size_t len)
 		slash = strrchr(self, '/');
 		if (slash) {
 			*slash = '\0';
-			snprintf(buf, len, "%s/clusterd", self);
+			snprintf(buf, len, "%s/%s", self, name);
 			if (access(buf, X_OK) == 0)
 				return;
-			snprintf(buf, len, "%s/../clusterd/clusterd", self);
+			snprintf(buf, len, "%s/../%s/%s", self, subdir, name);
 			if (access(buf, X_OK) == 0)
 				return;
 		}
 	}
-	snprintf(buf, len, "%s/clusterd", SBINDIR);
+	snprintf(buf, len, "%s/%s", SBINDIR, name);
+}
+
+static void clusterd_path(char *buf, size_t len)
+{
+	sibling_path("CLUSTERD", "clusterd", "clusterd", buf, len);
+}
+
+struct validation {
+	bool skip;
+	const char *exec;             /* --exec TEMPLATE, NULL: clusval's default (ssh) */
+	const char *luns[16];         /* --lun ROLE=URL */
+	int nluns;
+	const char *result;           /* "Pass", "Warning", "Fail", "skipped" */
+};
+
+/* Run clusval over the nodes before anything is written: its summary goes
+ * to the terminal (or nothing with --json), its report into dir.
+ * CLI_OK to go on (pass or warnings), CLI_EFAIL to refuse. */
+static int validate_nodes(const struct cli_opts *o, struct validation *v, const char *dir,
+			  const struct cnode *n, int count)
+{
+	char bin[PATH_MAX], list[MAX_NODES * CM_NAME_MAX], peers[MAX_NODES][CM_NAME_MAX + 80];
+	char *argv[16 + 2 * MAX_NODES + 2 * 16];
+	int argc = 0, i, status;
+	size_t used = 0;
+	pid_t pid;
+
+	if (v->skip) {
+		v->result = "skipped";
+		if (!o->json)
+			fprintf(stderr, "cluadmin: validation skipped (--skip-validation): the nodes were not checked\n");
+		return CLI_OK;
+	}
+	sibling_path("CLUSVAL", "validate", "clusval", bin, sizeof(bin));
+	list[0] = '\0';
+	for (i = 0; i < count; i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? "," : "", n[i].name);
+	argv[argc++] = bin;
+	argv[argc++] = "--nodes";
+	argv[argc++] = list;
+	argv[argc++] = "--report";
+	argv[argc++] = (char *)dir;
+	if (v->exec) {
+		argv[argc++] = "--exec";
+		argv[argc++] = (char *)v->exec;
+	}
+	for (i = 0; i < count; i++) {
+		/* corosync.conf does not exist yet: the addresses to test come from here */
+		snprintf(peers[i], sizeof(peers[i]), "%.63s=%.63s", n[i].name, n[i].addr);
+		argv[argc++] = "--peer";
+		argv[argc++] = peers[i];
+	}
+	for (i = 0; i < v->nluns; i++) {
+		argv[argc++] = "--lun";
+		argv[argc++] = (char *)v->luns[i];
+	}
+	if (o->json)
+		argv[argc++] = "--quiet";
+	argv[argc] = NULL;
+	if (!o->json)
+		fprintf(stderr, "cluadmin: validating %d node%s with clusval before creating the cluster...\n", count,
+			count == 1 ? "" : "s");
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "cluadmin: cannot start clusval: %s\n", strerror(errno));
+		return CLI_EFAIL;
+	}
+	if (pid == 0) {
+		execv(bin, argv);
+		fprintf(stderr, "cluadmin: cannot run '%s': %s (set CLUSVAL=/path/to/clusval, or --skip-validation)\n",
+			bin, strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return CLI_EFAIL;
+	status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	switch (status) {
+	case 0:
+		v->result = "Pass";
+		return CLI_OK;
+	case 1:
+		v->result = "Warning";
+		if (!o->json)
+			fprintf(stderr, "cluadmin: validation passed with warnings (report: %s/clusval-report.html)\n", dir);
+		return CLI_OK;
+	case 2:
+	case 4:
+		v->result = "Fail";
+		fprintf(stderr, "cluadmin: validation failed%s; nothing was written (report: %s/clusval-report.html).\n"
+			"Fix what failed and run this again, or create the cluster anyway with --skip-validation.\n",
+			status == 4 ? ": no node answered" : "", dir);
+		return CLI_EFAIL;
+	case 127:
+		return CLI_EFAIL;
+	default:
+		fprintf(stderr, "cluadmin: clusval ended with status %d; nothing was written\n", status);
+		return CLI_EFAIL;
+	}
 }
 
 static int init_db(const char *dir, const char *name, const char *uuid, const struct cnode *n, int count)
@@ -174,7 +277,8 @@ static int init_db(const char *dir, const char *name, const char *uuid, const st
 static void create_usage(void)
 {
 	fprintf(stderr, "Usage: cluadmin cluster create NAME --node NAME=ADDR [--node NAME=ADDR]... [--dir DIR]\n"
-		"                                [--token MS] [--token-coefficient MS] [--force]\n");
+		"                                [--token MS] [--token-coefficient MS] [--force]\n"
+		"                                [--exec TEMPLATE] [--lun ROLE=URL]... [--skip-validation]\n");
 }
 
 int cli_cluster_create(const struct cli_opts *o, int argc, char **argv)
@@ -185,8 +289,12 @@ int cli_cluster_create(const struct cli_opts *o, int argc, char **argv)
 		{ "token", required_argument, NULL, 't' },
 		{ "token-coefficient", required_argument, NULL, 'k' },
 		{ "force", no_argument, NULL, 'F' },
+		{ "skip-validation", no_argument, NULL, 'S' },
+		{ "exec", required_argument, NULL, 'e' },
+		{ "lun", required_argument, NULL, 'l' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct validation val = { 0 };
 	struct cnode nodes[MAX_NODES];
 	unsigned char key[AUTHKEY_LEN], rnd[16];
 	const char *dir = ".", *name;
@@ -233,6 +341,16 @@ int cli_cluster_create(const struct cli_opts *o, int argc, char **argv)
 			}
 			break;
 		case 'F': force = true; break;
+		case 'S': val.skip = true; break;
+		case 'e': val.exec = optarg; break;
+		case 'l':
+			if (val.nluns == 16 || strncmp(optarg, "iscsi://", 8) == 0 || strstr(optarg, "=iscsi://") == NULL) {
+				fprintf(stderr, "cluadmin: --lun takes ROLE=iscsi://... (ROLE witness, csv, disk or scratch; "
+					"at most 16), not '%s'\n", optarg);
+				return CLI_EUSAGE;
+			}
+			val.luns[val.nluns++] = optarg;
+			break;
 		default:
 			create_usage();
 			return CLI_EUSAGE;
@@ -274,6 +392,8 @@ int cli_cluster_create(const struct cli_opts *o, int argc, char **argv)
 			}
 		}
 	}
+	if (validate_nodes(o, &val, dir, nodes, count) != CLI_OK)
+		return CLI_EFAIL;
 	if (getrandom(key, sizeof(key), 0) != sizeof(key) || getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
 		fprintf(stderr, "cluadmin: cannot read random bytes: %s\n", strerror(errno));
 		return CLI_EFAIL;
@@ -303,6 +423,13 @@ int cli_cluster_create(const struct cli_opts *o, int argc, char **argv)
 		cm_jw_kv_str(&w, "uuid", uuid);
 		cm_jw_kv_str(&w, "dir", dir);
 		cm_jw_kv_int(&w, "nodes", count);
+		cm_jw_kv_str(&w, "validation", val.result);
+		if (!val.skip) {
+			char rep[PATH_MAX];
+
+			snprintf(rep, sizeof(rep), "%s/clusval-report.html", dir);
+			cm_jw_kv_str(&w, "validation_report", rep);
+		}
 		cm_jw_obj_end(&w);
 		printf("%s\n", cm_sb_str(&sb));
 		cm_sb_free(&sb);

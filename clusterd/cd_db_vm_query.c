@@ -248,6 +248,20 @@ static void vm_details(const struct res_vmxml *x, struct cm_jw *w)
 		cm_jw_kv_str(w, "target", d->target);
 		cm_jw_kv_str(w, "type", disk_type(d->type));
 		cm_jw_kv_str(w, "source", d->path ? d->path : d->name ? d->name : d->volume ? d->volume : "");
+		if (d->type == RES_DISK_VOLUME && d->pool)
+			cm_jw_kv_str(w, "pool", d->pool);
+		if (d->type == RES_DISK_NETWORK && d->protocol) {
+			cm_jw_kv_str(w, "protocol", d->protocol);
+			if (!strcmp(d->protocol, "iscsi") && d->name && d->n_hosts > 0) {
+				char url[600];
+
+				snprintf(url, sizeof(url), "iscsi://%s:%u/%s", d->hosts[0].name,
+					 d->hosts[0].port ? d->hosts[0].port : 3260, d->name);
+				cm_jw_kv_str(w, "url", url);
+			}
+		}
+		if (d->device == RES_DISK_DEV_CDROM)
+			cm_jw_kv_bool(w, "cdrom", true);
 		cm_jw_obj_end(w);
 	}
 	cm_jw_arr_end(w);
@@ -256,6 +270,15 @@ static void vm_details(const struct res_vmxml *x, struct cm_jw *w)
 	cm_jw_arr_begin(w);
 	for (i = 0; i < n; i++)
 		cm_jw_str(w, nets[i].name);
+	cm_jw_arr_end(w);
+	cm_jw_key(w, "interfaces");          /* the same, with what each name is */
+	cm_jw_arr_begin(w);
+	for (i = 0; i < n; i++) {
+		cm_jw_obj_begin(w);
+		cm_jw_kv_str(w, "type", nets[i].type == RES_IF_NETWORK ? "network" : "bridge");
+		cm_jw_kv_str(w, "name", nets[i].name);
+		cm_jw_obj_end(w);
+	}
 	cm_jw_arr_end(w);
 }
 

@@ -54,8 +54,13 @@ struct cd_vm {
 	unsigned ticks;
 	uint64_t facts_ticket;
 	int facts_fd;
-	bool facts_sent;
+	bool facts_busy;               /* a listing of networks is under way */
+	char facts_last[2048];         /* what was last sent: a change is sent again */
 };
+
+#define FACTS_EVERY_TICKS 60       /* 30 s: bridges and networks made after the start */
+
+static void facts_request(struct cd *cd);
 
 static void vm_connect(struct cd *cd);
 
@@ -280,6 +285,8 @@ static void progress_timer(void *data)
 
 	if (++v->ticks % 10 == 0)
 		res_vhub_ping(v->hub); /* every 5 s */
+	if (v->ticks % FACTS_EVERY_TICKS == 0)
+		facts_request(cd);
 	for (i = 0; i < MAX_MIGS; i++) {
 		struct res_virt_job job;
 		uint64_t t;
@@ -452,10 +459,10 @@ static int32_t facts_ready(int32_t fd, int32_t revents, void *data)
 	if (res_vhub_take(cd->vm->hub, cd->vm->facts_ticket, &r) == -EAGAIN)
 		return 0;
 	qb_loop_poll_del(cd->loop, fd);
+	cd->vm->facts_busy = false;
 	if (!r.ok) {
 		cd_log(LOG_WARNING, "cannot list libvirt's networks: %s", r.text);
 		res_virt_result_clear(&r);
-		cd->vm->facts_sent = false;
 		return 0;
 	}
 	for (p = r.data; p && *p; p++)
@@ -475,23 +482,41 @@ static int32_t facts_ready(int32_t fd, int32_t revents, void *data)
 	cm_msg_add_str(&w, name);
 	cm_msg_add_str(&w, r.data ? r.data : "");
 	cm_msg_add_str(&w, brs);
-	if (name[0])
-		cd_engine_send(cd, &w, "this node's networks");
+	{
+		char now[sizeof(cd->vm->facts_last)];
+
+		snprintf(now, sizeof(now), "%s|%s", r.data ? r.data : "", brs);
+		if (name[0] && strcmp(now, cd->vm->facts_last) != 0 && cd->connected && cd->repl) {
+			cd_engine_send(cd, &w, "this node's networks");
+			cm_strlcpy(cd->vm->facts_last, now, sizeof(cd->vm->facts_last));
+		}
+	}
 	res_virt_result_clear(&r);
 	return 0;
 }
 
-void cd_vm_ready(struct cd *cd)
+/* List this node's libvirt networks and bridges; facts_ready sends them
+ * when they changed. */
+static void facts_request(struct cd *cd)
 {
 	struct cd_vm *v = cd->vm;
 	struct res_virt_req req = { .op = RES_VIRT_NETWORKS };
 
-	vm_connect(cd);
-	if (v == NULL || v->hub == NULL || v->facts_sent || !cd_db_has_cluster(cd->db))
+	if (v == NULL || v->hub == NULL || v->facts_busy || !cd_db_has_cluster(cd->db))
 		return;
 	if (res_vhub_submit(v->hub, NULL, &req, false, &v->facts_ticket, &v->facts_fd) == 0 &&
 	    qb_loop_poll_add(cd->loop, QB_LOOP_LOW, v->facts_fd, POLLIN, cd, facts_ready) == 0)
-		v->facts_sent = true;
+		v->facts_busy = true;
+}
+
+void cd_vm_ready(struct cd *cd)
+{
+	vm_connect(cd);
+	if (cd->vm == NULL)
+		return;
+	/* the replica may have been replaced: send them again */
+	cd->vm->facts_last[0] = '\0';
+	facts_request(cd);
 }
 
 /* ---- quorum loss ---- */

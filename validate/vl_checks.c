@@ -592,7 +592,7 @@ static void t_reachability(const struct ctx *x, struct ck *c)
 	if (!pairs_usable(x, c, nok))
 		return;
 	if (nl == 0) {
-		flag(c, VL_WARN, "Create corosync.conf on the nodes or give clusval the peers' addresses (--peers).",
+		flag(c, VL_WARN, "Create corosync.conf on the nodes or give clusval the peers' addresses (--peer).",
 		     "no node knows its peers' addresses: nothing was tested");
 		return;
 	}
@@ -732,7 +732,7 @@ static void t_links(const struct ctx *x, struct ck *c)
 		detail(c, f->node, "links %s", ml[0] ? ml : "none known");
 	}
 	if (nl == 0)
-		flag(c, VL_WARN, "Create corosync.conf on the nodes or give clusval the peers' addresses (--peers).",
+		flag(c, VL_WARN, "Create corosync.conf on the nodes or give clusval the peers' addresses (--peer).",
 		     "no corosync link known");
 	else if (nl == 1)
 		flag(c, VL_WARN, "Add a second corosync link on a separate network (knet supports up to 8 links).",
@@ -1310,27 +1310,6 @@ static bool vms_present(const struct ctx *x, struct ck *c)
 	return true;
 }
 
-static void t_vm_storage(const struct ctx *x, struct ck *c)
-{
-	char fix[VL_TEXT];
-
-	if (!vms_present(x, c))
-		return;
-	for (size_t v = 0; v < x->nvms; v++) {
-		const struct vl_vm *m = &x->vms[v];
-
-		detail(c, "", "VM '%s': %s%s%s", m->name, m->storage_shared ? "on shared storage" : "NOT on shared storage",
-		       m->storage_detail[0] ? ": " : "", m->storage_detail);
-		if (!m->storage_shared) {
-			txt(fix, sizeof(fix), "Move the disks (and saved state) of VM '%s' to a CSV or a shared LUN "
-			    "(cluadmin vm move-storage), or it cannot fail over.", m->name);
-			flag(c, VL_FAIL, fix, "VM '%s' has files that are not on shared storage%s%s", m->name,
-			     m->storage_detail[0] ? ": " : "", m->storage_detail);
-		}
-	}
-	passed(c, VL_PASS, "every VM's files are on shared storage");
-}
-
 /* Whether node f may own VM m. */
 static bool may_own(const struct vl_vm *m, const struct vl_facts *f)
 {
@@ -1355,6 +1334,152 @@ static void unprobed_owners(const struct ctx *x, struct ck *c, const struct vl_v
 		}
 }
 
+/* Filesystems every node mounts from one shared store. */
+static bool fs_shared(const char *fstype)
+{
+	static const char *const shared[] = {
+		"nfs", "nfs4", "cifs", "smb3", "gfs2", "ocfs2", "ceph", "fuse.ceph", "glusterfs", "fuse.glusterfs",
+		"lustre", "gpfs", "beegfs", "fuse.beegfs",
+	};
+
+	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++)
+		if (strcmp(fstype, shared[i]) == 0)
+			return true;
+	return false;
+}
+
+static const struct vl_file *file_of(const struct vl_facts *f, const char *path)
+{
+	for (size_t k = 0; k < f->n_files && k < VL_MAX_FILES; k++)
+		if (strcmp(f->files[k].path, path) == 0)
+			return &f->files[k];
+	return NULL;
+}
+
+/* One file of a VM's disk (the disk's own, or a backing file of it): on
+ * every possible owner, and one shared file there. Returns the backing file
+ * to look at next ("" none). */
+static const char *vm_file(const struct ctx *x, struct ck *c, const struct vl_vm *m, const struct vl_vm_disk *d,
+			   const char *path, const char *of)
+{
+	const struct vl_file *first = NULL;
+	const char *backing = "";
+	size_t seen = 0, missing = 0;
+	bool same = true, shared = true;
+	char fix[VL_TEXT], what[VL_PATH + 64];
+
+	if (of[0])
+		txt(what, sizeof(what), "backing file %s of %s", path, of);
+	else
+		txt(what, sizeof(what), "disk %s file %s", d->target, path);
+	for (size_t i = 0; i < x->n; i++) {
+		const struct vl_facts *f = &x->f[i];
+		const struct vl_file *v = f->ok && may_own(m, f) ? file_of(f, path) : NULL;
+
+		if (!f->ok || !may_own(m, f))
+			continue;
+		if (v == NULL) {
+			txt(fix, sizeof(fix), "Validate again with fewer VM files (at most %d per run), or check VM '%s' by hand.",
+			    VL_MAX_FILES, m->name);
+			flag(c, VL_WARN, fix, "VM '%s': %s was not probed on '%s'", m->name, what, f->node);
+			continue;
+		}
+		if (!v->exists) {
+			txt(fix, sizeof(fix), "Put %s on storage that every possible owner of VM '%s' mounts at the same "
+			    "path (NFS, or a CSV volume).", path, m->name);
+			flag(c, VL_FAIL, fix, "VM '%s': %s is missing on '%s'", m->name, what, f->node);
+			detail(c, f->node, "VM '%s': %s: missing (%s)", m->name, what, v->detail[0] ? v->detail : "not found");
+			missing++;
+			continue;
+		}
+		seen++;
+		if (first == NULL) {
+			first = v;
+			backing = v->backing;
+		} else {
+			/* not size or time: a running VM writes its disk between two probes */
+			same = same && v->dev == first->dev && v->ino == first->ino;
+		}
+		shared = shared && fs_shared(v->fstype);
+	}
+	if (first == NULL)
+		return "";
+	if (!strcmp(first->kind, "block")) {
+		txt(fix, sizeof(fix), "Give VM '%s' a CSV volume or an iSCSI LUN (a physical disk) instead of %s.",
+		    m->name, path);
+		flag(c, VL_WARN, fix, "VM '%s': %s is a block device; clusval cannot tell whether every node's is the same",
+		     m->name, what);
+		detail(c, "", "VM '%s': %s: a block device", m->name, what);
+		return "";
+	}
+	if (missing == 0 && seen > 1 && !shared && !same) {
+		txt(fix, sizeof(fix), "Move %s to storage that every possible owner of VM '%s' shares (NFS, or a CSV "
+		    "volume); separate copies diverge on the first failover.", path, m->name);
+		flag(c, VL_FAIL, fix, "VM '%s': %s is on each node's local storage (%s), not shared", m->name, what,
+		     first->fstype[0] ? first->fstype : "unknown filesystem");
+	}
+	if (missing == 0)
+		detail(c, "", "VM '%s': %s: %s%s%s, %s", m->name, what, first->format[0] ? first->format : first->kind,
+		       first->fstype[0] ? " on " : "", first->fstype,
+		       shared ? "a shared filesystem" : same ? "the same file on every possible owner (device and inode)"
+		       : seen > 1 ? "a different file on each node" : "one node only");
+	return backing;
+}
+
+static void t_vm_storage(const struct ctx *x, struct ck *c)
+{
+	char fix[VL_TEXT];
+
+	if (!vms_present(x, c))
+		return;
+	need_ok(x, c);
+	for (size_t v = 0; v < x->nvms; v++) {
+		const struct vl_vm *m = &x->vms[v];
+
+		unprobed_owners(x, c, m);
+		if (m->n_disks == 0)
+			detail(c, "", "VM '%s': no disk", m->name);
+		for (size_t k = 0; k < m->n_disks && k < VL_VM_DISKS; k++) {
+			const struct vl_vm_disk *d = &m->disks[k];
+
+			if (!strcmp(d->kind, "file") || !strcmp(d->kind, "block")) {
+				char path[VL_PATH], of[VL_PATH] = "";
+				int depth = 0;
+
+				cm_strlcpy(path, d->source, sizeof(path));
+				while (path[0] && depth++ < 16) {
+					const char *next = vm_file(x, c, m, d, path, of);
+
+					cm_strlcpy(of, path, sizeof(of));
+					if (strchr(next, ':')) {
+						txt(fix, sizeof(fix), "Check by hand that every node reaches %s.", next);
+						flag(c, VL_WARN, fix, "VM '%s': backing file %s of %s is not a file; clusval "
+						     "cannot check it", m->name, next, of);
+						break;
+					}
+					cm_strlcpy(path, next, sizeof(path));
+				}
+			} else if (!strcmp(d->kind, "csv")) {
+				if (d->lun[0] == '\0') {
+					txt(fix, sizeof(fix), "Create the CSV, or change disk %s of VM '%s'.", d->target, m->name);
+					flag(c, VL_FAIL, fix, "VM '%s': disk %s is on CSV volume %s of an unknown CSV", m->name,
+					     d->target, d->source);
+				} else {
+					detail(c, "", "VM '%s': disk %s: CSV volume %s on %s (see lun-visible)", m->name,
+					       d->target, d->source, d->lun);
+				}
+			} else if (!strcmp(d->kind, "iscsi")) {
+				detail(c, "", "VM '%s': disk %s: iSCSI LUN %s (see lun-visible)", m->name, d->target, d->source);
+			} else {
+				txt(fix, sizeof(fix), "Check by hand that every possible owner of VM '%s' reaches it.", m->name);
+				flag(c, VL_WARN, fix, "VM '%s': disk %s (%s) is storage clusval cannot check", m->name,
+				     d->target, d->source);
+			}
+		}
+	}
+	passed(c, VL_PASS, "every VM's disks and backing files are on shared storage");
+}
+
 static void t_vm_networks(const struct ctx *x, struct ck *c)
 {
 	char fix[VL_TEXT];
@@ -1372,22 +1497,24 @@ static void t_vm_networks(const struct ctx *x, struct ck *c)
 
 			if (!f->ok || !may_own(m, f))
 				continue;
-			for (size_t k = 0; k < m->n_networks && k < 16; k++) {
-				const char *net = m->networks[k];
+			for (size_t k = 0; k < m->n_nets && k < VL_VM_NETS; k++) {
+				const char *net = m->nets[k].name;
+				const char *kind = m->nets[k].bridge ? "bridge" : "libvirt network";
 
-				if (in_list(f->networks, f->n_networks, net) || in_list(f->bridges, f->n_bridges, net))
+				if (m->nets[k].bridge ? in_list(f->bridges, f->n_bridges, net) :
+				    in_list(f->networks, f->n_networks, net))
 					continue;
-				txt(fix, sizeof(fix), "Define network '%s' on '%s', or remove '%s' from the possible owners "
-				    "of VM '%s'.", net, f->node, f->node, m->name);
-				flag(c, VL_FAIL, fix, "network '%s' of VM '%s' is missing on its possible owner '%s'", net,
+				txt(fix, sizeof(fix), "Create %s '%s' on '%s' (the same as on the other nodes), or VM '%s' "
+				    "cannot run there.", kind, net, f->node, m->name);
+				flag(c, VL_FAIL, fix, "%s '%s' of VM '%s' is missing on its possible owner '%s'", kind, net,
 				     m->name, f->node);
-				detail(c, f->node, "VM '%s': network '%s' missing", m->name, net);
+				detail(c, f->node, "VM '%s': %s '%s' missing", m->name, kind, net);
 				missing++;
 			}
 		}
 		if (missing == 0)
-			detail(c, "", "VM '%s': %zu network%s, on every possible owner", m->name, m->n_networks,
-			       m->n_networks == 1 ? "" : "s");
+			detail(c, "", "VM '%s': %zu network%s and bridge%s, on every possible owner", m->name, m->n_nets,
+			       m->n_nets == 1 ? "" : "s", m->n_nets == 1 ? "" : "s");
 	}
 	passed(c, VL_PASS, "every VM's networks exist on each of its possible owners");
 }
@@ -1401,14 +1528,16 @@ static void t_vm_memory(const struct ctx *x, struct ck *c)
 	need_ok(x, c);
 	for (size_t v = 0; v < x->nvms; v++) {
 		const struct vl_vm *m = &x->vms[v];
-		size_t owners = 0, fit_total = 0, fit_now = 0;
+		size_t owners = 0, fit_total = 0, fit_now = 0, need = m->owner[0] ? 1 : 2;
 		const char *only = NULL;
 
 		unprobed_owners(x, c, m);
 		for (size_t i = 0; i < x->n; i++) {
 			const struct vl_facts *f = &x->f[i];
 
-			if (!f->ok || !may_own(m, f))
+			/* a running VM needs room on a node other than its own;
+			 * one that is off needs two nodes that can hold it */
+			if (!f->ok || !may_own(m, f) || strcmp(f->node, m->owner) == 0)
 				continue;
 			owners++;
 			if (f->mem_total_kib >= m->memory_kib) {
@@ -1417,21 +1546,19 @@ static void t_vm_memory(const struct ctx *x, struct ck *c)
 			}
 			fit_now += f->mem_avail_kib >= m->memory_kib;
 		}
-		detail(c, "", "VM '%s' (%.1f GiB): fits on %zu of %zu possible owners, %zu with that much available now",
-		       m->name, gib(m->memory_kib), fit_total, owners, fit_now);
-		/* Without knowing the VM's current owner: two nodes that can hold it
-		 * mean at least one besides the owner; available memory already
-		 * excludes the VM on the node it runs on. */
-		if (fit_total < 2) {
+		detail(c, "", "VM '%s' (%.1f GiB%s%s): fits on %zu of %zu other possible owners, %zu with that much "
+		       "available now", m->name, gib(m->memory_kib), m->owner[0] ? ", on " : ", off", m->owner,
+		       fit_total, owners, fit_now);
+		if (fit_total < need) {
 			txt(fix, sizeof(fix), "Give VM '%s' less memory, add memory to another possible owner, or allow "
 			    "it on a larger node.", m->name);
 			if (fit_total == 1)
 				flag(c, VL_FAIL, fix, "VM '%s' (%.1f GiB) fits on no node but '%s': it cannot fail over",
 				     m->name, gib(m->memory_kib), only);
 			else
-				flag(c, VL_FAIL, fix, "VM '%s' (%.1f GiB) fits on none of its possible owners", m->name,
-				     gib(m->memory_kib));
-		} else if (fit_now < 2) {
+				flag(c, VL_FAIL, fix, "VM '%s' (%.1f GiB) fits on no %spossible owner: it cannot fail over",
+				     m->name, gib(m->memory_kib), m->owner[0] ? "other " : "");
+		} else if (fit_now < need) {
 			txt(fix, sizeof(fix), "Free memory on another possible owner of VM '%s', or a failover may find "
 			    "no room for it.", m->name);
 			flag(c, VL_WARN, fix, "VM '%s' (%.1f GiB) may find no other node with that much memory available",

@@ -53,15 +53,32 @@ struct vl_limits {
 	const int64_t *clock_ref_ms;
 };
 
+#define VL_VM_DISKS 16
+#define VL_VM_NETS 16
+
+struct vl_vm_disk {
+	char target[16];          /* vda, sdb, ... */
+	char kind[8];             /* "file", "block", "csv", "iscsi", "other" */
+	char source[VL_PATH];     /* file/block: the path; csv: "CSV/VOLUME"; iscsi: the LUN's URL;
+				     other: what the XML names */
+	char lun[600];            /* csv: the CSV's LUN ("" unknown CSV) */
+};
+
+struct vl_vm_net {
+	char name[VL_NAME];
+	bool bridge;              /* a Linux bridge, not a libvirt network */
+};
+
 struct vl_vm {                             /* a VM of a running cluster (vms category) */
 	char name[VL_NAME];
+	char owner[VL_NAME];                       /* the node it runs on, "" when it is off */
 	uint64_t memory_kib;
 	char possible[VL_MAX_LIST][VL_NAME];       /* possible owners ("" list = every node) */
 	size_t n_possible;
-	char networks[16][VL_NAME];
-	size_t n_networks;
-	bool storage_shared;                       /* the cluster's own check said so */
-	char storage_detail[VL_TEXT];
+	struct vl_vm_net nets[VL_VM_NETS];
+	size_t n_nets;
+	struct vl_vm_disk disks[VL_VM_DISKS];
+	size_t n_disks;
 };
 
 const char *vl_status_str(enum vl_status s);   /* "Pass", "Warning", "Fail", "Skipped" */

@@ -85,6 +85,21 @@ static const struct fdesc lun_fields[] = {
 	STR(struct vl_lun, detail),
 };
 
+static const struct fdesc file_fields[] = {
+	STR(struct vl_file, path),
+	BOOL(struct vl_file, exists),
+	STR(struct vl_file, kind),
+	U64(struct vl_file, size),
+	U64(struct vl_file, dev),
+	U64(struct vl_file, ino),
+	I64(struct vl_file, mtime_ns, 0),
+	STR(struct vl_file, fstype),
+	STR(struct vl_file, format),
+	STR(struct vl_file, backing),
+	STR(struct vl_file, of),
+	STR(struct vl_file, detail),
+};
+
 #define F struct vl_facts
 static const struct fdesc facts_fields[] = {
 	STR(F, node),
@@ -120,6 +135,7 @@ static const struct fdesc facts_fields[] = {
 	OBJS(F, ifaces, n_ifaces, iface_fields),
 	OBJS(F, peers, n_peers, peer_fields),
 	OBJS(F, luns, n_luns, lun_fields),
+	OBJS(F, files, n_files, file_fields),
 };
 #undef F
 

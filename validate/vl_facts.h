@@ -23,6 +23,8 @@
 #define VL_TEXT 256
 #define VL_MAX_LIST 64        /* networks, bridges, interfaces, peers, LUNs, flags per node */
 #define VL_FLAG 24
+#define VL_PATH 512
+#define VL_MAX_FILES 64       /* VM files (disks and their backing files) per node */
 
 struct vl_iface {
 	char name[VL_NAME];
@@ -55,6 +57,22 @@ struct vl_lun {
 	bool pr_ok;
 	bool pr_caps;             /* REPORT CAPABILITIES / READ KEYS answered: the target does PR */
 	bool in_use;              /* a reservation of a running cluster holds it: not disturbed */
+	char detail[VL_TEXT];
+};
+
+/* One file the probe was asked about (--file PATH: a VM's disk), or a
+ * backing file of one (the probe follows qcow2 backing chains itself). */
+struct vl_file {
+	char path[VL_PATH];
+	bool exists;
+	char kind[8];             /* "file", "block", "dir", "other" */
+	uint64_t size;
+	uint64_t dev, ino;        /* st_dev (major << 32 | minor) and st_ino */
+	int64_t mtime_ns;
+	char fstype[32];          /* of the mount holding it (mountinfo): "ext4", "nfs4", ... */
+	char format[8];           /* "qcow2", or "raw" (no qcow2 header); "" not read */
+	char backing[VL_PATH];    /* qcow2 backing file, made absolute; "" none */
+	char of[VL_PATH];         /* the file whose backing file this is; "" asked for */
 	char detail[VL_TEXT];
 };
 
@@ -95,6 +113,9 @@ struct vl_facts {
 	/* storage */
 	struct vl_lun luns[16];
 	size_t n_luns;
+	/* virtual machines (running cluster) */
+	struct vl_file files[VL_MAX_FILES];
+	size_t n_files;
 };
 
 /* Facts as JSON (one object). */

@@ -33,6 +33,7 @@
 #include "cm_json.h"
 #include "cm_str.h"
 #include "vl_checks.h"
+#include "vl_cluster.h"
 #include "vl_facts.h"
 #include "vl_probe.h"
 #include "vl_report.h"
@@ -59,10 +60,15 @@ static const char *const categories_known[] = { "inventory", "network", "storage
 
 static const char usage_text[] =
 	"Usage: clusval --nodes N1,N2,... [OPTIONS]     validate the nodes as a cluster\n"
+	"       clusval --cluster [OPTIONS]             validate the running cluster this node is in\n"
 	"       clusval probe --json [PROBE OPTIONS]    this node's facts as JSON (run by the above)\n"
 	"\n"
 	"Validation\n"
 	"  --nodes N1,N2,...        the nodes to validate (names as the transport knows them)\n"
+	"  --cluster                on a node of a running cluster: its members, the LUNs it uses\n"
+	"                           (witness, CSVs, VMs' disks; PR tested on none of them) and its\n"
+	"                           VMs (the vms tests), through cluadmin\n"
+	"  --cluadmin PATH          cluadmin for --cluster (default: next to clusval, or on PATH)\n"
 	"  --exec TEMPLATE          how to run a command on a node; {node} is replaced, the\n"
 	"                           template is split on blanks (no shell) and the probe's\n"
 	"                           command line appended (default: '" DEFAULT_EXEC "')\n"
@@ -86,6 +92,7 @@ static const char usage_text[] =
 	"  --peer NODE=ADDR[,ADDR]  a peer's address per corosync link (besides corosync.conf); repeat\n"
 	"  --lun ROLE=URL           a LUN to look at; repeat\n"
 	"  --initiator IQN          iSCSI initiator name for the LUN probes\n"
+	"  --file PATH              a VM's disk file to look at (its qcow2 backing chain too); repeat\n"
 	"  --corosync-conf PATH, --authkey PATH, --libvirt-uri URI\n"
 	"  --migration-port PORT    libvirt's migration port on the peers (default: 16509)\n"
 	"  --timeout S              bound of each network or storage step (default: 3)\n"
@@ -181,7 +188,7 @@ static bool peer_arg_ok(const char *s)
 
 static int probe_main(int argc, char **argv)
 {
-	enum { O_NODE = 256, O_PEER, O_LUN, O_INITIATOR, O_CONF, O_AUTHKEY, O_URI, O_TIMEOUT, O_MIGPORT };
+	enum { O_NODE = 256, O_PEER, O_LUN, O_INITIATOR, O_CONF, O_AUTHKEY, O_URI, O_TIMEOUT, O_MIGPORT, O_FILE };
 	static const struct option lopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "node", required_argument, NULL, O_NODE },
@@ -193,11 +200,12 @@ static int probe_main(int argc, char **argv)
 		{ "libvirt-uri", required_argument, NULL, O_URI },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "migration-port", required_argument, NULL, O_MIGPORT },
+		{ "file", required_argument, NULL, O_FILE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct vl_probe_opts o;
-	struct strv peers = { 0 }, luns = { 0 };
+	struct strv peers = { 0 }, luns = { 0 }, files = { 0 };
 	struct vl_facts *f = NULL;
 	struct cm_sb sb;
 	struct cm_jw w;
@@ -230,6 +238,13 @@ static int probe_main(int argc, char **argv)
 		case O_CONF: o.corosync_conf = optarg; break;
 		case O_AUTHKEY: o.authkey = optarg; break;
 		case O_URI: o.libvirt_uri = optarg; break;
+		case O_FILE:
+			if (optarg[0] != '/' || strlen(optarg) >= VL_PATH) {
+				rc = usage_error("--file needs an absolute path shorter than %d bytes, not '%s'", VL_PATH, optarg);
+				goto out;
+			}
+			strv_push(&files, optarg);
+			break;
 		case O_TIMEOUT:
 			if (parse_seconds(optarg, 600, &o.timeout_s) < 0) {
 				rc = usage_error("--timeout needs whole seconds from 1 to 600, not '%s'", optarg);
@@ -259,6 +274,8 @@ static int probe_main(int argc, char **argv)
 	o.npeers = peers.n;
 	o.luns = luns.v;
 	o.nluns = luns.n;
+	o.files = files.v;
+	o.nfiles = files.n;
 	f = calloc(1, sizeof(*f));
 	if (f == NULL) {
 		fputs("clusval: probe: out of memory\n", stderr);
@@ -303,6 +320,7 @@ out:
 	cm_sb_free(&sb);
 	strv_free(&peers);
 	strv_free(&luns);
+	strv_free(&files);
 	return rc;
 }
 
@@ -379,7 +397,7 @@ struct orch {
 	const char *remote;
 	const char *prefix;
 	const char *corosync_conf, *authkey, *libvirt_uri;
-	struct strv luns, peers;
+	struct strv luns, peers, files;
 	int timeout_s;
 	bool quiet, json, progress;
 };
@@ -417,6 +435,10 @@ static char **build_argv(const struct orch *o, const char *node)
 	for (size_t i = 0; i < o->peers.n; i++) {
 		bad |= strv_push(&probe, "--peer");
 		bad |= strv_push(&probe, o->peers.v[i]);
+	}
+	for (size_t i = 0; i < o->files.n; i++) {
+		bad |= strv_push(&probe, "--file");
+		bad |= strv_push(&probe, o->files.v[i]);
 	}
 	if (o->corosync_conf) {
 		bad |= strv_push(&probe, "--corosync-conf");
@@ -831,10 +853,12 @@ static int orchestrate(int argc, char **argv)
 {
 	enum {
 		O_NODES = 256, O_EXEC, O_TESTS, O_REPORT, O_LUN, O_PREFIX, O_CONF, O_AUTHKEY, O_URI, O_PEER,
-		O_REMOTE, O_TIMEOUT, O_JSON, O_QUIET, O_VERSION,
+		O_REMOTE, O_TIMEOUT, O_JSON, O_QUIET, O_VERSION, O_CLUSTER, O_CLUADMIN,
 	};
 	static const struct option lopts[] = {
 		{ "nodes", required_argument, NULL, O_NODES },
+		{ "cluster", no_argument, NULL, O_CLUSTER },
+		{ "cluadmin", required_argument, NULL, O_CLUADMIN },
 		{ "exec", required_argument, NULL, O_EXEC },
 		{ "tests", required_argument, NULL, O_TESTS },
 		{ "report", required_argument, NULL, O_REPORT },
@@ -860,7 +884,12 @@ static int orchestrate(int argc, char **argv)
 	struct vl_facts *facts = NULL;
 	struct vl_result *results = NULL;
 	int64_t *clock_ref = NULL;
+	struct vl_cluster cl;
+	bool cluster = false;
+	const char *cluadmin = NULL;
 	int c, rc = EXIT_USAGE;
+
+	memset(&cl, 0, sizeof(cl));
 
 	memset(&o, 0, sizeof(o));
 	o.exec_tmpl = DEFAULT_EXEC;
@@ -874,6 +903,8 @@ static int orchestrate(int argc, char **argv)
 			nodes_copy = strdup(optarg);
 			break;
 		case O_EXEC: o.exec_tmpl = optarg; break;
+		case O_CLUSTER: cluster = true; break;
+		case O_CLUADMIN: cluadmin = optarg; break;
 		case O_TESTS:
 			free(tests_copy);
 			tests_copy = strdup(optarg);
@@ -916,11 +947,35 @@ static int orchestrate(int argc, char **argv)
 		rc = usage_error("unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
-	if (nodes_copy == NULL) {
-		rc = usage_error("--nodes N1,N2,... is required");
+	if (cluster && nodes_copy) {
+		rc = usage_error("--cluster takes the nodes from the cluster: drop --nodes");
 		goto out;
 	}
-	if (split_list(nodes_copy, &nodes) < 0 || nodes.n == 0) {
+	if (nodes_copy == NULL && !cluster) {
+		rc = usage_error("--nodes N1,N2,... (or --cluster, on a node of a running cluster) is required");
+		goto out;
+	}
+	if (cluster) {
+		char err[512];
+		const char *files[VL_MAX_FILES];
+		size_t nf;
+
+		if (vl_cluster_load(cluadmin, &cl, err, sizeof(err)) < 0) {
+			fprintf(stderr, "clusval: --cluster: %s\n", err);
+			rc = EXIT_NOANSWER;
+			goto out;
+		}
+		for (size_t i = 0; i < cl.n_nodes; i++)
+			strv_push(&nodes, cl.nodes[i]);
+		for (size_t i = 0; i < cl.n_luns; i++)
+			strv_push(&o.luns, cl.luns[i]);
+		nf = vl_cluster_files(&cl, files, VL_MAX_FILES);
+		for (size_t i = 0; i < nf; i++)
+			strv_push(&o.files, files[i]);
+		if (!o.quiet && !o.json)
+			fprintf(stderr, "clusval: cluster of %zu nodes, %zu LUNs in use, %zu VMs (%zu files)\n",
+				cl.n_nodes, cl.n_luns, cl.n_vms, nf);
+	} else if (split_list(nodes_copy, &nodes) < 0 || nodes.n == 0) {
 		rc = usage_error("--nodes lists no node");
 		goto out;
 	}
@@ -1034,13 +1089,13 @@ static int orchestrate(int argc, char **argv)
 	struct vl_limits lim;
 	vl_limits_default(&lim);
 	lim.clock_ref_ms = clock_ref;
-	size_t nres = vl_run_checks(facts, nodes.n, NULL, 0, &lim, cats.n ? cats.v : NULL, cats.n, results,
+	size_t nres = vl_run_checks(facts, nodes.n, cl.vms, cl.n_vms, &lim, cats.n ? cats.v : NULL, cats.n, results,
 				    MAX_RESULTS);
 	int64_t ended = now_ms(CLOCK_REALTIME);
 
 	struct cm_sb title;
 	cm_sb_init(&title);
-	cm_sb_puts(&title, "Validation of ");
+	cm_sb_puts(&title, cluster ? "Validation of the running cluster: " : "Validation of ");
 	for (size_t i = 0; i < nodes.n; i++)
 		cm_sb_printf(&title, "%s%s", i ? ", " : "", nodes.v[i]);
 	struct vl_run_info ri = {
@@ -1117,6 +1172,8 @@ out:
 	strv_free(&cats);
 	strv_free(&o.luns);
 	strv_free(&o.peers);
+	strv_free(&o.files);
+	vl_cluster_free(&cl);
 	return rc;
 }
 

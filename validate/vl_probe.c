@@ -15,6 +15,7 @@
  * namespace; a daemon in another network namespace is another node's.
  */
 #define _GNU_SOURCE
+#include <sys/mman.h>
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
@@ -60,6 +61,9 @@
 
 #ifndef KVM_GET_API_VERSION
 #define KVM_GET_API_VERSION _IO(0xAE, 0x00)
+#endif
+#ifndef KVM_CREATE_VM
+#define KVM_CREATE_VM _IO(0xAE, 0x01)
 #endif
 #define VL_KVM_API 12
 
@@ -200,8 +204,34 @@ static int vl_slurp(const char *path, char **buf, size_t *len)
 /* Run argv (PATH lookup, no shell) with stdin /dev/null, stdout and stderr
  * into out (truncated), killed at the deadline. Returns the exit status
  * (0..255), -CM_E_TIMEOUT, -ENOENT (not installed) or -errno. */
+static int vl_run_fd(const char *const argv[], int timeout_ms, char *out, size_t outlen, int errfd);
+
 static int vl_run(const char *const argv[], int timeout_ms, char *out,
 		  size_t outlen)
+{
+	return vl_run_fd(argv, timeout_ms, out, outlen, -1);
+}
+
+int vl_run_split(const char *const argv[], int timeout_ms, char *out, size_t outlen, char *err,
+		 size_t errlen)
+{
+	int fd = memfd_create("clusval-stderr", MFD_CLOEXEC), rc;
+	ssize_t n;
+
+	if (errlen)
+		err[0] = '\0';
+	if (fd < 0)
+		return -errno;
+	rc = vl_run_fd(argv, timeout_ms, out, outlen, fd);
+	n = errlen > 1 ? pread(fd, err, errlen - 1, 0) : 0;
+	if (n > 0)
+		err[n] = '\0';
+	close(fd);
+	return rc;
+}
+
+/* errfd: where the child's stderr goes; -1 into out with stdout */
+static int vl_run_fd(const char *const argv[], int timeout_ms, char *out, size_t outlen, int errfd)
 {
 	int64_t deadline = vl_now_ms() + timeout_ms;
 	int pfd[2], st = 0, rc = 0;
@@ -227,7 +257,7 @@ static int vl_run(const char *const argv[], int timeout_ms, char *out,
 		if (nul >= 0)
 			dup2(nul, 0);
 		dup2(pfd[1], 1);
-		dup2(pfd[1], 2);
+		dup2(errfd >= 0 ? errfd : pfd[1], 2);
 		execvp(argv[0], (char *const *)(uintptr_t)argv);
 		_exit(errno == ENOENT ? 127 : 126);
 	}
@@ -445,9 +475,18 @@ static void vl_kvm(struct vl_facts *f)
 		vl_set(f->kvm_detail, sizeof(f->kvm_detail),
 		       "/dev/kvm: KVM API version %d, QEMU wants %d", v, VL_KVM_API);
 	else {
-		f->kvm_usable = true;
-		vl_set(f->kvm_detail, sizeof(f->kvm_detail),
-		       "/dev/kvm opens read-write, KVM API version %d", v);
+		/* the API answering is not enough (a nested host may refuse VMs) */
+		int vm = ioctl(fd, KVM_CREATE_VM, 0);
+
+		if (vm < 0) {
+			vl_set(f->kvm_detail, sizeof(f->kvm_detail),
+			       "/dev/kvm answers (API %d) but creates no VM: %s", v, strerror(errno));
+		} else {
+			f->kvm_usable = true;
+			vl_set(f->kvm_detail, sizeof(f->kvm_detail),
+			       "/dev/kvm opens read-write, KVM API version %d, creates a VM", v);
+			close(vm);
+		}
 	}
 	close(fd);
 }
@@ -1507,5 +1546,6 @@ int vl_probe(const struct vl_probe_opts *o, struct vl_facts *f)
 	for (i = 0; i < o->nluns && f->n_luns < sizeof(f->luns) / sizeof(f->luns[0]); i++)
 		if (o->luns[i])
 			vl_probe_lun(&c, o->luns[i], &f->luns[f->n_luns++]);
+	vl_probe_files(o->files, o->nfiles, f);
 	return 0;
 }

@@ -10,8 +10,13 @@
 
 #include "cm_err.h"
 #include "cm_json.h"
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "vl_checks.h"
+#include "vl_cluster.h"
 #include "vl_facts.h"
+#include "vl_probe.h"
 #include "ut.h"
 
 #define GIB (1024ull * 1024)   /* in KiB */
@@ -30,6 +35,49 @@ static const char *csvlun = "iscsi://10.0.0.100/iqn.2024-01.test:san/2";
 static void add_str(char (*list)[VL_NAME], size_t *n, const char *s)
 {
 	cm_strlcpy(list[(*n)++], s, VL_NAME);
+}
+
+/* A VM file fact on node f: on NFS (every node its own device number, one inode). */
+static struct vl_file *add_file(struct vl_facts *f, const char *path, const char *backing, const char *of)
+{
+	struct vl_file *x = &f->files[f->n_files++];
+
+	cm_strlcpy(x->path, path, sizeof(x->path));
+	x->exists = true;
+	cm_strlcpy(x->kind, "file", sizeof(x->kind));
+	x->size = 1u << 30;
+	x->dev = (uint64_t)(f - F) + 40;
+	x->ino = 1000 + f->n_files;
+	cm_strlcpy(x->fstype, "nfs4", sizeof(x->fstype));
+	cm_strlcpy(x->format, "qcow2", sizeof(x->format));
+	cm_strlcpy(x->backing, backing, sizeof(x->backing));
+	cm_strlcpy(x->of, of, sizeof(x->of));
+	return x;
+}
+
+static struct vl_file *file_on(int node, const char *path)
+{
+	for (size_t k = 0; k < F[node - 1].n_files; k++)
+		if (strcmp(F[node - 1].files[k].path, path) == 0)
+			return &F[node - 1].files[k];
+	ck_abort_msg("no file %s on n%d", path, node);
+	return NULL;
+}
+
+static void add_disk(struct vl_vm *m, const char *target, const char *kind, const char *source, const char *lun)
+{
+	struct vl_vm_disk *d = &m->disks[m->n_disks++];
+
+	cm_strlcpy(d->target, target, sizeof(d->target));
+	cm_strlcpy(d->kind, kind, sizeof(d->kind));
+	cm_strlcpy(d->source, source, sizeof(d->source));
+	cm_strlcpy(d->lun, lun, sizeof(d->lun));
+}
+
+static void add_net(struct vl_vm *m, const char *name, bool bridge)
+{
+	cm_strlcpy(m->nets[m->n_nets].name, name, VL_NAME);
+	m->nets[m->n_nets++].bridge = bridge;
 }
 
 static void add_lun(struct vl_facts *f, const char *role, const char *url, const char *id, bool tested, bool in_use)
@@ -114,19 +162,23 @@ static void healthy(void)
 		add_lun(f, "witness", witness, "naa.6001405aaaa", false, false);
 		add_lun(f, "scratch", scratch, "naa.6001405bbbb", true, false);
 		add_lun(f, "csv", csvlun, "naa.6001405cccc", false, true);
+		add_file(f, "/srv/vms/web1.qcow2", "/srv/vms/base.qcow2", "");
+		add_file(f, "/srv/vms/base.qcow2", "", "/srv/vms/web1.qcow2");
 	}
 	memset(V, 0, sizeof(V));
 	nv = 2;
 	cm_strlcpy(V[0].name, "web1", VL_NAME);
 	V[0].memory_kib = 2 * GIB;
-	cm_strlcpy(V[0].networks[V[0].n_networks++], "br-vm", VL_NAME);
-	V[0].storage_shared = true;
+	cm_strlcpy(V[0].owner, "n1", VL_NAME);
+	add_net(&V[0], "br-vm", true);
+	add_disk(&V[0], "vda", "file", "/srv/vms/web1.qcow2", "");   /* a differencing disk over base.qcow2 */
 	cm_strlcpy(V[1].name, "db1", VL_NAME);
 	V[1].memory_kib = 4 * GIB;
 	cm_strlcpy(V[1].possible[V[1].n_possible++], "n1", VL_NAME);
 	cm_strlcpy(V[1].possible[V[1].n_possible++], "n3", VL_NAME);
-	cm_strlcpy(V[1].networks[V[1].n_networks++], "default", VL_NAME);
-	V[1].storage_shared = true;
+	add_net(&V[1], "default", false);
+	add_disk(&V[1], "vda", "csv", "store/db1", csvlun);
+	add_disk(&V[1], "vdb", "iscsi", csvlun, "");
 }
 
 static size_t run_lim(const struct vl_limits *lim)
@@ -579,24 +631,66 @@ START_TEST(vm_breakages)
 	F[0].mem_avail_kib = 28 * GIB;
 	cm_strlcpy(V[nv].name, "big", VL_NAME);
 	V[nv].memory_kib = 24 * GIB;
-	V[nv].storage_shared = true;
 	nv++;
 	only("vm-memory", VL_FAIL, "'big'", "no node but 'n1'", NULL);
-	/* fits twice on paper, but only one node has room now */
+	/* running on the only node that can hold it */
+	cm_strlcpy(V[nv - 1].owner, "n1", VL_NAME);
+	only("vm-memory", VL_FAIL, "'big'", "no other possible owner", NULL);
+	/* fits on the other nodes on paper, but none of them has room now */
 	healthy();
 	V[0].memory_kib = 13 * GIB;
-	F[0].mem_avail_kib = 14 * GIB;
+	F[0].mem_avail_kib = 14 * GIB;   /* its own node's room never counts */
 	only("vm-memory", VL_WARN, "'web1'", NULL);
+	F[1].mem_avail_kib = 14 * GIB;
+	run();
+	ck_assert_int_eq(res("vm-memory")->status, VL_PASS);
+	/* only its own node is large enough */
+	F[1].mem_total_kib = F[2].mem_total_kib = 12 * GIB;
+	F[1].mem_avail_kib = 10 * GIB;
+	only("vm-memory", VL_FAIL, "'web1'", "no other possible owner", NULL);
 	/* a VM network missing on a possible owner */
 	healthy();
-	cm_strlcpy(V[1].networks[V[1].n_networks++], "dmz", VL_NAME);
+	add_net(&V[1], "dmz", false);
 	only("vm-networks", VL_FAIL, "'dmz'", "'db1'", "'n1'", "(and 1 more)", NULL);
 	ck_assert(has_detail(res("vm-networks"), "n3", "network 'dmz' missing"));
 	ck_assert(!has_detail(res("vm-networks"), "n2", "dmz"));   /* n2 may not own db1 */
+	/* a bridge is looked for among bridges, not libvirt networks */
 	healthy();
-	V[0].storage_shared = false;
-	cm_strlcpy(V[0].storage_detail, "/var/lib/libvirt/images/web1.qcow2 is local", VL_TEXT);
-	only("vm-storage", VL_FAIL, "'web1'", "is local", NULL);
+	add_net(&V[0], "default", true);
+	only("vm-networks", VL_FAIL, "bridge 'default'", "'web1'", NULL);
+	/* the differencing disk's backing file on each node's local disk */
+	healthy();
+	for (int i = 1; i <= NN; i++)
+		cm_strlcpy(file_on(i, "/srv/vms/base.qcow2")->fstype, "ext4", 32);
+	only("vm-storage", VL_FAIL, "'web1'", "backing file /srv/vms/base.qcow2 of /srv/vms/web1.qcow2",
+	     "local storage (ext4)", NULL);
+	/* ...unless it is one file that every node sees (device and inode) */
+	for (int i = 1; i <= NN; i++) {
+		file_on(i, "/srv/vms/base.qcow2")->dev = 2049;
+		file_on(i, "/srv/vms/base.qcow2")->ino = 77;
+	}
+	run();
+	ck_assert_int_eq(res("vm-storage")->status, VL_PASS);
+	ck_assert(has_detail(res("vm-storage"), "", "the same file on every possible owner"));
+	/* the disk itself missing on one node */
+	healthy();
+	file_on(2, "/srv/vms/web1.qcow2")->exists = false;
+	only("vm-storage", VL_FAIL, "'web1'", "missing on 'n2'", NULL);
+	/* a CSV volume of a CSV the cluster does not have */
+	healthy();
+	V[1].disks[0].lun[0] = '\0';
+	only("vm-storage", VL_FAIL, "'db1'", "store/db1", "unknown CSV", NULL);
+	/* a block device: cannot tell */
+	healthy();
+	for (int i = 1; i <= NN; i++)
+		cm_strlcpy(file_on(i, "/srv/vms/web1.qcow2")->kind, "block", 8);
+	only("vm-storage", VL_WARN, "'web1'", "block device", NULL);
+	/* healthy details name the chain and the CSV */
+	healthy();
+	run();
+	ck_assert(has_detail(res("vm-storage"), "", "disk vda file /srv/vms/web1.qcow2: qcow2 on nfs4"));
+	ck_assert(has_detail(res("vm-storage"), "", "backing file /srv/vms/base.qcow2"));
+	ck_assert(has_detail(res("vm-storage"), "", "CSV volume store/db1"));
 	/* no VMs: the category is skipped, not failed */
 	healthy();
 	nv = 0;
@@ -615,10 +709,6 @@ START_TEST(failed_probe_fails_every_test_needing_it)
 	cm_strlcpy(F[1].error, "ssh: connect to host n2 port 22: No route to host", sizeof(F[1].error));
 	n = run();
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(R[i].id, "vm-storage") == 0) {   /* the cluster's own facts, no node's */
-			ck_assert_int_eq(R[i].status, VL_PASS);
-			continue;
-		}
 		ck_assert_msg(R[i].status == VL_FAIL && strstr(R[i].reason, "'n2' failed") != NULL, "'%s' is %s: %s",
 			      R[i].id, vl_status_str(R[i].status), R[i].reason);
 		ck_assert_ptr_nonnull(strstr(R[i].fix, "--exec"));
@@ -662,6 +752,163 @@ START_TEST(categories_and_single_node)
 }
 END_TEST
 
+/* ---- the running cluster, from cluadmin's JSON ---- */
+
+static const char nodes_json[] = "{\"nodes\":[{\"id\":1,\"name\":\"n1\"},{\"id\":2,\"name\":\"n2\"},"
+				 "{\"id\":3,\"name\":\"n3\"}]}";
+static const char quorum_json[] = "{\"quorum\":{\"mode\":\"node-and-disk-majority\",\"witness\":"
+				  "{\"url\":\"iscsi://198.18.0.1:3260/iqn.t:san/1\",\"lun_ok\":true}}}";
+static const char csv_json[] = "{\"csvs\":[{\"name\":\"store\",\"url\":\"iscsi://198.18.0.1:3260/iqn.t:san/5\"}]}";
+static const char vms_json[] = "{\"vms\":[{\"name\":\"vm1\"},{\"name\":\"vm2\"}]}";
+static const char vm1_json[] =
+	"{\"name\":\"vm1\",\"node\":\"n2\",\"memory_mb\":128,\"disks\":["
+	"{\"target\":\"vda\",\"type\":\"file\",\"source\":\"/shared/vm1.qcow2\"},"
+	"{\"target\":\"vdb\",\"type\":\"volume\",\"source\":\"vm1disk\",\"pool\":\"csv:store\"},"
+	"{\"target\":\"vdc\",\"type\":\"network\",\"source\":\"iqn.t:san/6\",\"protocol\":\"iscsi\","
+	"\"url\":\"iscsi://198.18.0.1:3260/iqn.t:san/6\"},"
+	"{\"target\":\"vdd\",\"type\":\"network\",\"source\":\"pool/img\",\"protocol\":\"rbd\"},"
+	"{\"target\":\"hdc\",\"type\":\"file\",\"source\":\"\",\"cdrom\":true},"
+	"{\"target\":\"vde\",\"type\":\"volume\",\"source\":\"x\",\"pool\":\"csv:gone\"}],"
+	"\"networks\":[\"br-vm\",\"default\"],"
+	"\"interfaces\":[{\"type\":\"bridge\",\"name\":\"br-vm\"},{\"type\":\"network\",\"name\":\"default\"}]}";
+static const char vm2_json[] = "{\"name\":\"vm2\",\"node\":\"\",\"memory_mb\":2048,\"disks\":["
+			       "{\"target\":\"vda\",\"type\":\"file\",\"source\":\"/shared/vm1.qcow2\"}]}";
+
+START_TEST(cluster_from_cluadmin)
+{
+	static struct vl_cluster c;
+	const char *files[8];
+	char err[256];
+
+	ck_assert_int_eq(vl_cluster_base(nodes_json, quorum_json, csv_json, vms_json, &c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.n_nodes, 3);
+	ck_assert_str_eq(c.nodes[2], "n3");
+	ck_assert_uint_eq(c.n_vm_names, 2);
+	ck_assert_uint_eq(c.n_luns, 2);
+	ck_assert_str_eq(c.luns[0], "witness=iscsi://198.18.0.1:3260/iqn.t:san/1");
+	ck_assert_str_eq(c.luns[1], "csv=iscsi://198.18.0.1:3260/iqn.t:san/5");
+	ck_assert_int_eq(vl_cluster_add_vm(&c, vm1_json, err, sizeof(err)), 0);
+	ck_assert_int_eq(vl_cluster_add_vm(&c, vm2_json, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.n_vms, 2);
+	ck_assert_str_eq(c.vms[0].owner, "n2");
+	ck_assert_uint_eq(c.vms[0].memory_kib, 128 * 1024);
+	ck_assert_uint_eq(c.vms[0].n_possible, 0);         /* every node may own it */
+	ck_assert_uint_eq(c.vms[0].n_disks, 5);            /* the empty CD-ROM is left out */
+	ck_assert_str_eq(c.vms[0].disks[0].kind, "file");
+	ck_assert_str_eq(c.vms[0].disks[1].kind, "csv");
+	ck_assert_str_eq(c.vms[0].disks[1].source, "store/vm1disk");
+	ck_assert_str_eq(c.vms[0].disks[1].lun, "iscsi://198.18.0.1:3260/iqn.t:san/5");
+	ck_assert_str_eq(c.vms[0].disks[2].kind, "iscsi");
+	ck_assert_str_eq(c.vms[0].disks[3].kind, "other");
+	ck_assert_str_eq(c.vms[0].disks[3].source, "network rbd pool/img");
+	ck_assert_str_eq(c.vms[0].disks[4].lun, "");       /* a CSV the cluster does not have */
+	ck_assert_uint_eq(c.vms[0].n_nets, 2);
+	ck_assert(c.vms[0].nets[0].bridge);
+	ck_assert(!c.vms[0].nets[1].bridge);
+	ck_assert_str_eq(c.vms[1].owner, "");
+	/* the whole LUN became a disk LUN to probe; the shared file is listed once */
+	ck_assert_uint_eq(c.n_luns, 3);
+	ck_assert_str_eq(c.luns[2], "disk=iscsi://198.18.0.1:3260/iqn.t:san/6");
+	ck_assert_uint_eq(vl_cluster_files(&c, files, 8), 1);
+	ck_assert_str_eq(files[0], "/shared/vm1.qcow2");
+	vl_cluster_free(&c);
+	/* no witness in node majority */
+	ck_assert_int_eq(vl_cluster_base(nodes_json, "{\"quorum\":{\"mode\":\"node-majority\"}}", csv_json, vms_json,
+					 &c, err, sizeof(err)), 0);
+	ck_assert_uint_eq(c.n_luns, 1);
+	/* what cluadmin printed when it failed is not a document */
+	ck_assert_int_eq(vl_cluster_base("cluadmin: no quorum", quorum_json, csv_json, vms_json, &c, err,
+					 sizeof(err)), -CM_E_VALUE);
+	ck_assert_ptr_nonnull(strstr(err, "node list"));
+	ck_assert_int_eq(vl_cluster_base("{\"nodes\":[]}", quorum_json, csv_json, vms_json, &c, err, sizeof(err)),
+			 -CM_E_VALUE);
+	ck_assert_int_eq(vl_cluster_base(nodes_json, quorum_json, csv_json, "{\"vms\":[{}]}", &c, err, sizeof(err)),
+			 -CM_E_VALUE);
+	ck_assert_int_eq(vl_cluster_add_vm(&c, "{\"node\":\"n1\"}", err, sizeof(err)), -CM_E_VALUE);
+	ck_assert_uint_eq(c.n_vms, 0);
+	vl_cluster_free(&c);
+}
+END_TEST
+
+/* ---- the probe's VM files: qcow2 backing chains ---- */
+
+static void write_qcow2(const char *path, const char *backing)
+{
+	unsigned char hdr[512] = { 0x51, 0x46, 0x49, 0xfb, 0, 0, 0, 3 };
+	size_t bl = backing ? strlen(backing) : 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	ck_assert_int_ge(fd, 0);
+	if (bl) {
+		hdr[15] = 0x80;                       /* backing_file_offset 0x80 */
+		hdr[19] = (unsigned char)bl;          /* backing_file_size */
+		memcpy(hdr + 0x80, backing, bl);
+	}
+	ck_assert_int_eq(write(fd, hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+	close(fd);
+}
+
+START_TEST(probe_follows_backing_chains)
+{
+	static struct vl_facts f;
+	char dir[] = "/tmp/test_validate.XXXXXX", top[128], mid[128], base[128], raw[128], loop[128];
+	const char *ask[4];
+	unsigned char h[20] = { 0x51, 0x46, 0x49, 0xfb };
+	uint64_t off;
+	uint32_t size;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(top, sizeof(top), "%s/top.qcow2", dir);
+	snprintf(mid, sizeof(mid), "%s/mid.qcow2", dir);
+	snprintf(base, sizeof(base), "%s/base.qcow2", dir);
+	snprintf(raw, sizeof(raw), "%s/disk.raw", dir);
+	snprintf(loop, sizeof(loop), "%s/loop.qcow2", dir);
+	write_qcow2(top, "mid.qcow2");                /* relative: the image's directory */
+	write_qcow2(mid, base);                       /* absolute */
+	write_qcow2(base, NULL);
+	write_qcow2(loop, "loop.qcow2");              /* a chain that names itself ends */
+	{
+		int fd = open(raw, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		ck_assert_int_eq(write(fd, "hello", 5), 5);
+		close(fd);
+	}
+	memset(&f, 0, sizeof(f));
+	ask[0] = top;
+	ask[1] = raw;
+	ask[2] = "/nonexistent/clusval/disk.qcow2";
+	ask[3] = loop;
+	vl_probe_files(ask, 4, &f);
+	ck_assert_uint_eq(f.n_files, 6);
+	ck_assert_str_eq(f.files[0].backing, mid);
+	ck_assert_str_eq(f.files[0].format, "qcow2");
+	ck_assert_str_eq(f.files[0].kind, "file");
+	ck_assert(f.files[0].fstype[0] != '\0');      /* found in mountinfo */
+	ck_assert_str_eq(f.files[1].format, "raw");
+	ck_assert(!f.files[2].exists);
+	ck_assert_ptr_nonnull(strstr(f.files[2].detail, "No such file"));
+	ck_assert_str_eq(f.files[4].path, mid);
+	ck_assert_str_eq(f.files[4].of, top);
+	ck_assert_str_eq(f.files[4].backing, base);
+	ck_assert_str_eq(f.files[5].path, base);
+	ck_assert_str_eq(f.files[5].backing, "");
+	/* header bounds */
+	ck_assert_int_eq(vl_qcow2_backing_ref(h, 19, &off, &size), -1);
+	ck_assert_int_eq(vl_qcow2_backing_ref(h, 20, &off, &size), 0);
+	h[15] = 0x80;
+	h[18] = 0x10;                                 /* 4096 bytes: beyond QEMU's 1023 */
+	ck_assert_int_eq(vl_qcow2_backing_ref(h, 20, &off, &size), -2);
+	h[0] = 0;
+	ck_assert_int_eq(vl_qcow2_backing_ref(h, 20, &off, &size), -1);
+	unlink(top);
+	unlink(mid);
+	unlink(base);
+	unlink(raw);
+	unlink(loop);
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("validate");
@@ -685,6 +932,8 @@ static Suite *suite(void)
 	tcase_add_test(c, vm_breakages);
 	tcase_add_test(c, failed_probe_fails_every_test_needing_it);
 	tcase_add_test(c, categories_and_single_node);
+	tcase_add_test(c, cluster_from_cluadmin);
+	tcase_add_test(c, probe_follows_backing_chains);
 	suite_add_tcase(s, c);
 	return s;
 }
