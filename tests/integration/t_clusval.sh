@@ -22,6 +22,22 @@ skip() { echo "SKIP t_clusval: $*"; exit 77; }
 [[ $EUID == 0 ]] || skip "needs root"
 [[ -x $CLUSVAL ]] || skip "no $CLUSVAL (make)"
 command -v jq >/dev/null || skip "no jq"
+# ---------------------------------------------------------------- bad usage: a sentence, exit 3 (4: no cluster)
+usage() { # usage NAME RC WORD CMD...: CMD exits RC and says WORD on stderr
+	local name=$1 want=$2 word=$3 rc
+	shift 3
+	"$@" >/dev/null 2>"$IT_TMP/usage.err"; rc=$?
+	chk "$name" "rc $rc: \$(head -c 300 $IT_TMP/usage.err)" eval "[ $rc = $want ] && grep -q -- '$word' '$IT_TMP/usage.err'"
+}
+usage clusval-usage-no-nodes 3 "--cluster" "$CLUSVAL"
+usage clusval-usage-cluster-and-nodes 3 "drop --nodes" "$CLUSVAL" --cluster --nodes a,b
+usage clusval-usage-template 3 "{node}" "$CLUSVAL" --nodes a --exec ssh
+usage clusval-usage-file-relative 3 "absolute path" "$CLUSVAL" probe --json --file disk.qcow2
+usage clusval-cluster-no-cluadmin 4 "cannot run" "$CLUSVAL" --cluster --cluadmin /nonexistent/cluadmin
+usage clusval-cluster-no-clusterd 4 "node list" "$CLUSVAL" --cluster --cluadmin "$IT_TOP/cli/cluadmin"
+usage cluster-create-bad-lun 2 "ROLE=iscsi" "$IT_TOP/cli/cluadmin" cluster create x --node a=198.18.0.1 \
+	--dir "$IT_TMP/cc0" --lun iscsi://198.18.0.1/iqn.x:y/1
+
 if ! it_up 3; then
 	it_fail clusval-cluster-up "the 3-node cluster did not start"
 	exit 1
