@@ -1334,6 +1334,21 @@ static void unprobed_owners(const struct ctx *x, struct ck *c, const struct vl_v
 		}
 }
 
+/* The frame of the vms tests: skipped without VMs, the nodes' probes
+ * needed, then one VM at a time. False when skipped. */
+static bool each_vm(const struct ctx *x, struct ck *c,
+		    void (*one)(const struct ctx *, struct ck *, const struct vl_vm *))
+{
+	if (!vms_present(x, c))
+		return false;
+	need_ok(x, c);
+	for (size_t v = 0; v < x->nvms; v++) {
+		unprobed_owners(x, c, &x->vms[v]);
+		one(x, c, &x->vms[v]);
+	}
+	return true;
+}
+
 /* Filesystems every node mounts from one shared store. */
 static bool fs_shared(const char *fstype)
 {
@@ -1426,146 +1441,137 @@ static const char *vm_file(const struct ctx *x, struct ck *c, const struct vl_vm
 	return backing;
 }
 
-static void t_vm_storage(const struct ctx *x, struct ck *c)
+static void vm_storage(const struct ctx *x, struct ck *c, const struct vl_vm *m)
 {
 	char fix[VL_TEXT];
 
-	if (!vms_present(x, c))
-		return;
-	need_ok(x, c);
-	for (size_t v = 0; v < x->nvms; v++) {
-		const struct vl_vm *m = &x->vms[v];
+	if (m->n_disks == 0)
+		detail(c, "", "VM '%s': no disk", m->name);
+	for (size_t k = 0; k < m->n_disks && k < VL_VM_DISKS; k++) {
+		const struct vl_vm_disk *d = &m->disks[k];
 
-		unprobed_owners(x, c, m);
-		if (m->n_disks == 0)
-			detail(c, "", "VM '%s': no disk", m->name);
-		for (size_t k = 0; k < m->n_disks && k < VL_VM_DISKS; k++) {
-			const struct vl_vm_disk *d = &m->disks[k];
+		if (!strcmp(d->kind, "file") || !strcmp(d->kind, "block")) {
+			char path[VL_PATH], of[VL_PATH] = "";
+			int depth = 0;
 
-			if (!strcmp(d->kind, "file") || !strcmp(d->kind, "block")) {
-				char path[VL_PATH], of[VL_PATH] = "";
-				int depth = 0;
+			cm_strlcpy(path, d->source, sizeof(path));
+			while (path[0] && depth++ < 16) {
+				const char *next = vm_file(x, c, m, d, path, of);
 
-				cm_strlcpy(path, d->source, sizeof(path));
-				while (path[0] && depth++ < 16) {
-					const char *next = vm_file(x, c, m, d, path, of);
-
-					cm_strlcpy(of, path, sizeof(of));
-					if (strchr(next, ':')) {
-						txt(fix, sizeof(fix), "Check by hand that every node reaches %s.", next);
-						flag(c, VL_WARN, fix, "VM '%s': backing file %s of %s is not a file; clusval "
-						     "cannot check it", m->name, next, of);
-						break;
-					}
-					cm_strlcpy(path, next, sizeof(path));
+				cm_strlcpy(of, path, sizeof(of));
+				if (strchr(next, ':')) {
+					txt(fix, sizeof(fix), "Check by hand that every node reaches %s.", next);
+					flag(c, VL_WARN, fix, "VM '%s': backing file %s of %s is not a file; clusval "
+					     "cannot check it", m->name, next, of);
+					break;
 				}
-			} else if (!strcmp(d->kind, "csv")) {
-				if (d->lun[0] == '\0') {
-					txt(fix, sizeof(fix), "Create the CSV, or change disk %s of VM '%s'.", d->target, m->name);
-					flag(c, VL_FAIL, fix, "VM '%s': disk %s is on CSV volume %s of an unknown CSV", m->name,
-					     d->target, d->source);
-				} else {
-					detail(c, "", "VM '%s': disk %s: CSV volume %s on %s (see lun-visible)", m->name,
-					       d->target, d->source, d->lun);
-				}
-			} else if (!strcmp(d->kind, "iscsi")) {
-				detail(c, "", "VM '%s': disk %s: iSCSI LUN %s (see lun-visible)", m->name, d->target, d->source);
-			} else {
-				txt(fix, sizeof(fix), "Check by hand that every possible owner of VM '%s' reaches it.", m->name);
-				flag(c, VL_WARN, fix, "VM '%s': disk %s (%s) is storage clusval cannot check", m->name,
-				     d->target, d->source);
+				cm_strlcpy(path, next, sizeof(path));
 			}
+		} else if (!strcmp(d->kind, "csv")) {
+			if (d->lun[0] == '\0') {
+				txt(fix, sizeof(fix), "Create the CSV, or change disk %s of VM '%s'.", d->target, m->name);
+				flag(c, VL_FAIL, fix, "VM '%s': disk %s is on CSV volume %s of an unknown CSV", m->name,
+				     d->target, d->source);
+			} else {
+				detail(c, "", "VM '%s': disk %s: CSV volume %s on %s (see lun-visible)", m->name,
+				       d->target, d->source, d->lun);
+			}
+		} else if (!strcmp(d->kind, "iscsi")) {
+			detail(c, "", "VM '%s': disk %s: iSCSI LUN %s (see lun-visible)", m->name, d->target, d->source);
+		} else {
+			txt(fix, sizeof(fix), "Check by hand that every possible owner of VM '%s' reaches it.", m->name);
+			flag(c, VL_WARN, fix, "VM '%s': disk %s (%s) is storage clusval cannot check", m->name,
+			     d->target, d->source);
 		}
 	}
-	passed(c, VL_PASS, "every VM's disks and backing files are on shared storage");
+}
+
+static void t_vm_storage(const struct ctx *x, struct ck *c)
+{
+	if (each_vm(x, c, vm_storage))
+		passed(c, VL_PASS, "every VM's disks and backing files are on shared storage");
+}
+
+static void vm_networks(const struct ctx *x, struct ck *c, const struct vl_vm *m)
+{
+	char fix[VL_TEXT];
+	size_t missing = 0;
+
+	for (size_t i = 0; i < x->n; i++) {
+		const struct vl_facts *f = &x->f[i];
+
+		if (!f->ok || !may_own(m, f))
+			continue;
+		for (size_t k = 0; k < m->n_nets && k < VL_VM_NETS; k++) {
+			const char *net = m->nets[k].name;
+			const char *kind = m->nets[k].bridge ? "bridge" : "libvirt network";
+
+			if (m->nets[k].bridge ? in_list(f->bridges, f->n_bridges, net) :
+			    in_list(f->networks, f->n_networks, net))
+				continue;
+			txt(fix, sizeof(fix), "Create %s '%s' on '%s' (the same as on the other nodes), or VM '%s' "
+			    "cannot run there.", kind, net, f->node, m->name);
+			flag(c, VL_FAIL, fix, "%s '%s' of VM '%s' is missing on its possible owner '%s'", kind, net,
+			     m->name, f->node);
+			detail(c, f->node, "VM '%s': %s '%s' missing", m->name, kind, net);
+			missing++;
+		}
+	}
+	if (missing == 0)
+		detail(c, "", "VM '%s': its networks and bridges (%zu) exist on every possible owner", m->name,
+		       m->n_nets);
 }
 
 static void t_vm_networks(const struct ctx *x, struct ck *c)
 {
+	if (each_vm(x, c, vm_networks))
+		passed(c, VL_PASS, "every VM's networks exist on each of its possible owners");
+}
+
+static void vm_memory(const struct ctx *x, struct ck *c, const struct vl_vm *m)
+{
 	char fix[VL_TEXT];
+	size_t owners = 0, fit_total = 0, fit_now = 0, need = m->owner[0] ? 1 : 2;
+	const char *only = NULL;
 
-	if (!vms_present(x, c))
-		return;
-	need_ok(x, c);
-	for (size_t v = 0; v < x->nvms; v++) {
-		const struct vl_vm *m = &x->vms[v];
-		size_t missing = 0;
+	for (size_t i = 0; i < x->n; i++) {
+		const struct vl_facts *f = &x->f[i];
 
-		unprobed_owners(x, c, m);
-		for (size_t i = 0; i < x->n; i++) {
-			const struct vl_facts *f = &x->f[i];
-
-			if (!f->ok || !may_own(m, f))
-				continue;
-			for (size_t k = 0; k < m->n_nets && k < VL_VM_NETS; k++) {
-				const char *net = m->nets[k].name;
-				const char *kind = m->nets[k].bridge ? "bridge" : "libvirt network";
-
-				if (m->nets[k].bridge ? in_list(f->bridges, f->n_bridges, net) :
-				    in_list(f->networks, f->n_networks, net))
-					continue;
-				txt(fix, sizeof(fix), "Create %s '%s' on '%s' (the same as on the other nodes), or VM '%s' "
-				    "cannot run there.", kind, net, f->node, m->name);
-				flag(c, VL_FAIL, fix, "%s '%s' of VM '%s' is missing on its possible owner '%s'", kind, net,
-				     m->name, f->node);
-				detail(c, f->node, "VM '%s': %s '%s' missing", m->name, kind, net);
-				missing++;
-			}
+		/* a running VM needs room on a node other than its own;
+		 * one that is off needs two nodes that can hold it */
+		if (!f->ok || !may_own(m, f) || strcmp(f->node, m->owner) == 0)
+			continue;
+		owners++;
+		if (f->mem_total_kib >= m->memory_kib) {
+			fit_total++;
+			only = f->node;
 		}
-		if (missing == 0)
-			detail(c, "", "VM '%s': %zu network%s and bridge%s, on every possible owner", m->name, m->n_nets,
-			       m->n_nets == 1 ? "" : "s", m->n_nets == 1 ? "" : "s");
+		fit_now += f->mem_avail_kib >= m->memory_kib;
 	}
-	passed(c, VL_PASS, "every VM's networks exist on each of its possible owners");
+	detail(c, "", "VM '%s' (%.1f GiB%s%s): fits on %zu of %zu other possible owners, %zu with that much "
+	       "available now", m->name, gib(m->memory_kib), m->owner[0] ? ", on " : ", off", m->owner,
+	       fit_total, owners, fit_now);
+	if (fit_total < need) {
+		txt(fix, sizeof(fix), "Give VM '%s' less memory, add memory to another possible owner, or allow "
+		    "it on a larger node.", m->name);
+		if (fit_total == 1)
+			flag(c, VL_FAIL, fix, "VM '%s' (%.1f GiB) fits on no node but '%s': it cannot fail over",
+			     m->name, gib(m->memory_kib), only);
+		else
+			flag(c, VL_FAIL, fix, "VM '%s' (%.1f GiB) fits on no %spossible owner: it cannot fail over",
+			     m->name, gib(m->memory_kib), m->owner[0] ? "other " : "");
+	} else if (fit_now < need) {
+		txt(fix, sizeof(fix), "Free memory on another possible owner of VM '%s', or a failover may find "
+		    "no room for it.", m->name);
+		flag(c, VL_WARN, fix, "VM '%s' (%.1f GiB) may find no other node with that much memory available",
+		     m->name, gib(m->memory_kib));
+	}
 }
 
 static void t_vm_memory(const struct ctx *x, struct ck *c)
 {
-	char fix[VL_TEXT];
-
-	if (!vms_present(x, c))
-		return;
-	need_ok(x, c);
-	for (size_t v = 0; v < x->nvms; v++) {
-		const struct vl_vm *m = &x->vms[v];
-		size_t owners = 0, fit_total = 0, fit_now = 0, need = m->owner[0] ? 1 : 2;
-		const char *only = NULL;
-
-		unprobed_owners(x, c, m);
-		for (size_t i = 0; i < x->n; i++) {
-			const struct vl_facts *f = &x->f[i];
-
-			/* a running VM needs room on a node other than its own;
-			 * one that is off needs two nodes that can hold it */
-			if (!f->ok || !may_own(m, f) || strcmp(f->node, m->owner) == 0)
-				continue;
-			owners++;
-			if (f->mem_total_kib >= m->memory_kib) {
-				fit_total++;
-				only = f->node;
-			}
-			fit_now += f->mem_avail_kib >= m->memory_kib;
-		}
-		detail(c, "", "VM '%s' (%.1f GiB%s%s): fits on %zu of %zu other possible owners, %zu with that much "
-		       "available now", m->name, gib(m->memory_kib), m->owner[0] ? ", on " : ", off", m->owner,
-		       fit_total, owners, fit_now);
-		if (fit_total < need) {
-			txt(fix, sizeof(fix), "Give VM '%s' less memory, add memory to another possible owner, or allow "
-			    "it on a larger node.", m->name);
-			if (fit_total == 1)
-				flag(c, VL_FAIL, fix, "VM '%s' (%.1f GiB) fits on no node but '%s': it cannot fail over",
-				     m->name, gib(m->memory_kib), only);
-			else
-				flag(c, VL_FAIL, fix, "VM '%s' (%.1f GiB) fits on no %spossible owner: it cannot fail over",
-				     m->name, gib(m->memory_kib), m->owner[0] ? "other " : "");
-		} else if (fit_now < need) {
-			txt(fix, sizeof(fix), "Free memory on another possible owner of VM '%s', or a failover may find "
-			    "no room for it.", m->name);
-			flag(c, VL_WARN, fix, "VM '%s' (%.1f GiB) may find no other node with that much memory available",
-			     m->name, gib(m->memory_kib));
-		}
-	}
-	passed(c, VL_PASS, "every VM fits on at least one other node");
+	if (each_vm(x, c, vm_memory))
+		passed(c, VL_PASS, "every VM fits on at least one other node");
 }
 
 /* ---- the list ---- */
