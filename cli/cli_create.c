@@ -171,6 +171,15 @@ static int validate_nodes(const struct cli_opts *o, struct validation *v, const 
 		return CLI_OK;
 	}
 	sibling_path("CLUSVAL", "validate", "clusval", bin, sizeof(bin));
+	/* an earlier report must not pass for this run's */
+	{
+		char old[PATH_MAX];
+
+		snprintf(old, sizeof(old), "%s/clusval-report.html", dir);
+		unlink(old);
+		snprintf(old, sizeof(old), "%s/clusval-report.json", dir);
+		unlink(old);
+	}
 	list[0] = '\0';
 	for (i = 0; i < count; i++)
 		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? "," : "", n[i].name);
@@ -227,9 +236,12 @@ static int validate_nodes(const struct cli_opts *o, struct validation *v, const 
 	case 2:
 	case 4:
 		v->result = "Fail";
-		fprintf(stderr, "cluadmin: validation failed%s; nothing was written (report: %s/clusval-report.html).\n"
-			"Fix what failed and run this again, or create the cluster anyway with --skip-validation.\n",
-			status == 4 ? ": no node answered" : "", dir);
+		if (status == 4)
+			fprintf(stderr, "cluadmin: validation failed: no node answered (see above); nothing was written.\n");
+		else
+			fprintf(stderr, "cluadmin: validation failed; nothing was written (report: %s/clusval-report.html).\n",
+				dir);
+		fprintf(stderr, "Fix what failed and run this again, or create the cluster anyway with --skip-validation.\n");
 		return CLI_EFAIL;
 	case 127:
 		return CLI_EFAIL;
@@ -382,18 +394,20 @@ int cli_cluster_create(const struct cli_opts *o, int argc, char **argv)
 
 		for (i = 0; i < 4; i++) {
 			snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-			if (stat(path, &st) == 0) {
-				if (!force) {
-					fprintf(stderr, "cluadmin: '%s' already exists; use --force to replace the cluster files in '%s'\n",
-						path, dir);
-					return CLI_EFAIL;
-				}
-				unlink(path);
+			if (stat(path, &st) == 0 && !force) {
+				fprintf(stderr, "cluadmin: '%s' already exists; use --force to replace the cluster files in '%s'\n",
+					path, dir);
+				return CLI_EFAIL;
 			}
 		}
+		/* a refused validation leaves an existing cluster's files alone */
+		if (validate_nodes(o, &val, dir, nodes, count) != CLI_OK)
+			return CLI_EFAIL;
+		for (i = 0; i < 4; i++) {
+			snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+			unlink(path);
+		}
 	}
-	if (validate_nodes(o, &val, dir, nodes, count) != CLI_OK)
-		return CLI_EFAIL;
 	if (getrandom(key, sizeof(key), 0) != sizeof(key) || getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
 		fprintf(stderr, "cluadmin: cannot read random bytes: %s\n", strerror(errno));
 		return CLI_EFAIL;

@@ -308,6 +308,33 @@ int cd_db_vm_show_json(struct cd_db *db, const char *vm, struct cm_jw *w, char *
 	for (k = 0; k < g->npreferred; k++)
 		cm_jw_str(w, node_name(m, g->preferred[k]));
 	cm_jw_arr_end(w);
+	/* the nodes every resource of the group may run on; [] = every node */
+	cm_jw_key(w, "possible_owners");
+	cm_jw_arr_begin(w);
+	{
+		bool limited = false;
+		size_t ni;
+
+		for (k = 0; k < g->nres; k++)
+			limited = limited || m->res[g->res[k]].npossible > 0;
+		for (ni = 0; limited && ni < m->nnodes; ni++) {
+			bool all = true;
+
+			for (k = 0; k < g->nres && all; k++) {
+				const struct res_resource *r = &m->res[g->res[k]];
+				int j;
+
+				if (r->npossible == 0)
+					continue;
+				all = false;
+				for (j = 0; j < r->npossible; j++)
+					all = all || r->possible[j] == m->nodes[ni].id;
+			}
+			if (all)
+				cm_jw_str(w, m->nodes[ni].name);
+		}
+	}
+	cm_jw_arr_end(w);
 	cm_jw_key(w, "resources");
 	cm_jw_arr_begin(w);
 	for (k = 0; k < g->nres; k++) {

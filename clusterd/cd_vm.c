@@ -55,7 +55,6 @@ struct cd_vm {
 	uint64_t facts_ticket;
 	int facts_fd;
 	bool facts_busy;               /* a listing of networks is under way */
-	char facts_last[2048];         /* what was last sent: a change is sent again */
 };
 
 #define FACTS_EVERY_TICKS 60       /* 30 s: bridges and networks made after the start */
@@ -482,14 +481,15 @@ static int32_t facts_ready(int32_t fd, int32_t revents, void *data)
 	cm_msg_add_str(&w, name);
 	cm_msg_add_str(&w, r.data ? r.data : "");
 	cm_msg_add_str(&w, brs);
-	{
-		char now[sizeof(cd->vm->facts_last)];
+	if (name[0]) {
+		/* sent when the replica says otherwise: a write that was lost
+		 * or refused (no quorum) is sent again at the next listing */
+		char *have = cd_db_node_networks(cd->db, name), now[2048];
 
-		snprintf(now, sizeof(now), "%s|%s", r.data ? r.data : "", brs);
-		if (name[0] && strcmp(now, cd->vm->facts_last) != 0 && cd->connected && cd->repl) {
+		snprintf(now, sizeof(now), "%s\n%s", r.data ? r.data : "", brs);
+		if (have == NULL || strcmp(have, now) != 0)
 			cd_engine_send(cd, &w, "this node's networks");
-			cm_strlcpy(cd->vm->facts_last, now, sizeof(cd->vm->facts_last));
-		}
+		free(have);
 	}
 	res_virt_result_clear(&r);
 	return 0;
@@ -512,10 +512,6 @@ static void facts_request(struct cd *cd)
 void cd_vm_ready(struct cd *cd)
 {
 	vm_connect(cd);
-	if (cd->vm == NULL)
-		return;
-	/* the replica may have been replaced: send them again */
-	cd->vm->facts_last[0] = '\0';
 	facts_request(cd);
 }
 

@@ -1378,9 +1378,10 @@ static const char *vm_file(const struct ctx *x, struct ck *c, const struct vl_vm
 			   const char *path, const char *of)
 {
 	const struct vl_file *first = NULL;
+	const struct vl_facts *first_node = NULL;
 	const char *backing = "";
 	size_t seen = 0, missing = 0;
-	bool same = true, shared = true;
+	bool same = true, shared = true, one_kernel = true;
 	char fix[VL_TEXT], what[VL_PATH + 64];
 
 	if (of[0])
@@ -1407,16 +1408,27 @@ static const char *vm_file(const struct ctx *x, struct ck *c, const struct vl_vm
 			missing++;
 			continue;
 		}
+		if (v->detail[0]) {
+			txt(fix, sizeof(fix), "Check %s on '%s' by hand (qemu-img info --backing-chain).", path, f->node);
+			flag(c, VL_WARN, fix, "VM '%s': %s on '%s': %s", m->name, what, f->node, v->detail);
+		}
 		seen++;
 		if (first == NULL) {
 			first = v;
+			first_node = f;
 			backing = v->backing;
 		} else {
-			/* not size or time: a running VM writes its disk between two probes */
+			/* not size or time: a running VM writes its disk between two
+			 * probes. The inode: a shared filesystem's comes from its
+			 * server or disk, so two mounts of different stores differ */
 			same = same && v->dev == first->dev && v->ino == first->ino;
+			shared = shared && v->ino == first->ino;
+			/* a device and inode name one file only within one kernel */
+			one_kernel = one_kernel && f->boot_id[0] && strcmp(f->boot_id, first_node->boot_id) == 0;
 		}
 		shared = shared && fs_shared(v->fstype);
 	}
+	same = same && one_kernel && first_node && first_node->boot_id[0];
 	if (first == NULL)
 		return "";
 	if (!strcmp(first->kind, "block")) {
@@ -1430,8 +1442,12 @@ static const char *vm_file(const struct ctx *x, struct ck *c, const struct vl_vm
 	if (missing == 0 && seen > 1 && !shared && !same) {
 		txt(fix, sizeof(fix), "Move %s to storage that every possible owner of VM '%s' shares (NFS, or a CSV "
 		    "volume); separate copies diverge on the first failover.", path, m->name);
-		flag(c, VL_FAIL, fix, "VM '%s': %s is on each node's local storage (%s), not shared", m->name, what,
-		     first->fstype[0] ? first->fstype : "unknown filesystem");
+		if (fs_shared(first->fstype))
+			flag(c, VL_FAIL, fix, "VM '%s': %s is a different file on each node (%s, inodes differ: "
+			     "different exports?)", m->name, what, first->fstype);
+		else
+			flag(c, VL_FAIL, fix, "VM '%s': %s is on each node's local storage (%s), not shared", m->name,
+			     what, first->fstype[0] ? first->fstype : "unknown filesystem");
 	}
 	if (missing == 0)
 		detail(c, "", "VM '%s': %s: %s%s%s, %s", m->name, what, first->format[0] ? first->format : first->kind,
@@ -1439,6 +1455,16 @@ static const char *vm_file(const struct ctx *x, struct ck *c, const struct vl_vm
 		       shared ? "a shared filesystem" : same ? "the same file on every possible owner (device and inode)"
 		       : seen > 1 ? "a different file on each node" : "one node only");
 	return backing;
+}
+
+#define VL_CHAIN_MAX 16
+
+static bool chain_has(const char *const *chain, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(chain[i], path) == 0)
+			return true;
+	return false;
 }
 
 static void vm_storage(const struct ctx *x, struct ck *c, const struct vl_vm *m)
@@ -1452,17 +1478,35 @@ static void vm_storage(const struct ctx *x, struct ck *c, const struct vl_vm *m)
 
 		if (!strcmp(d->kind, "file") || !strcmp(d->kind, "block")) {
 			char path[VL_PATH], of[VL_PATH] = "";
-			int depth = 0;
+			const char *chain[VL_CHAIN_MAX];
+			size_t depth = 0;
 
 			cm_strlcpy(path, d->source, sizeof(path));
-			while (path[0] && depth++ < 16) {
-				const char *next = vm_file(x, c, m, d, path, of);
+			while (path[0]) {
+				const char *next;
 
+				if (depth == VL_CHAIN_MAX) {
+					txt(fix, sizeof(fix), "Flatten the disk of VM '%s' (qemu-img convert), or check "
+					    "its chain by hand.", m->name);
+					flag(c, VL_WARN, fix, "VM '%s': disk %s has more than %d backing files; the rest "
+					     "was not checked", m->name, d->target, VL_CHAIN_MAX);
+					break;
+				}
+				next = vm_file(x, c, m, d, path, of);
+				chain[depth++] = next;
 				cm_strlcpy(of, path, sizeof(of));
 				if (strchr(next, ':')) {
 					txt(fix, sizeof(fix), "Check by hand that every node reaches %s.", next);
 					flag(c, VL_WARN, fix, "VM '%s': backing file %s of %s is not a file; clusval "
 					     "cannot check it", m->name, next, of);
+					break;
+				}
+				if (strcmp(next, d->source) == 0 || (next[0] && depth > 1 &&
+				    chain_has(chain, depth - 1, next))) {
+					txt(fix, sizeof(fix), "Repair the backing chain of disk %s of VM '%s' (qemu-img "
+					    "rebase): QEMU refuses an image that backs itself.", d->target, m->name);
+					flag(c, VL_FAIL, fix, "VM '%s': the backing chain of disk %s loops at %s", m->name,
+					     d->target, next);
 					break;
 				}
 				cm_strlcpy(path, next, sizeof(path));

@@ -160,16 +160,21 @@ static const char *csv_url(const struct vl_cluster *c, const char *name)
 static bool one_disk(const struct vl_cluster *c, const struct cm_jv *o, struct vl_vm_disk *d)
 {
 	char type[16] = "", source[VL_PATH] = "", pool[VL_NAME + 8] = "", url[600] = "", proto[16] = "";
+	bool fits;
 
 	str_member(o, "target", d->target, sizeof(d->target), false);
 	str_member(o, "type", type, sizeof(type), false);
-	str_member(o, "source", source, sizeof(source), true);
+	fits = str_member(o, "source", source, sizeof(source), true) || cm_jv_get(o, "source") == NULL;
 	str_member(o, "pool", pool, sizeof(pool), false);
 	str_member(o, "url", url, sizeof(url), false);
 	str_member(o, "protocol", proto, sizeof(proto), false);
 	if (source[0] == '\0' && url[0] == '\0')
 		return false;
-	if (!strcmp(type, "file") || !strcmp(type, "block")) {
+	if (!fits) {
+		/* a path longer than the probe takes: never a cut one */
+		cm_strlcpy(d->kind, "other", sizeof(d->kind));
+		snprintf(d->source, sizeof(d->source), "%s path longer than %d bytes", type, VL_PATH - 1);
+	} else if (!strcmp(type, "file") || !strcmp(type, "block")) {
 		cm_strlcpy(d->kind, type, sizeof(d->kind));
 		cm_strlcpy(d->source, source, sizeof(d->source));
 	} else if (!strcmp(type, "volume") && !strncmp(pool, "csv:", 4)) {
@@ -219,7 +224,12 @@ int vl_cluster_add_vm(struct vl_cluster *c, const char *vm_show_json, char *err,
 	str_member(doc, "node", vm->owner, sizeof(vm->owner), true);
 	mb = cm_jv_get_int(doc, "memory_mb", 0);
 	vm->memory_kib = mb > 0 ? (uint64_t)mb * 1024 : 0;
-	/* every node of the cluster may own a VM: possible owners stay "" */
+	/* [] or missing: every node of the cluster may own it */
+	if ((a = array_of(doc, "possible_owners")) != NULL)
+		for (size_t i = 0; i < a->nkids && vm->n_possible < VL_MAX_LIST; i++)
+			if (a->kids[i].type == CM_J_STR && a->kids[i].s[0] &&
+			    cm_strlcpy(vm->possible[vm->n_possible], a->kids[i].s, VL_NAME) >= 0)
+				vm->n_possible++;
 	if ((a = array_of(doc, "interfaces")) != NULL) {
 		for (size_t i = 0; i < a->nkids && vm->n_nets < VL_VM_NETS; i++) {
 			struct vl_vm_net *n = &vm->nets[vm->n_nets];

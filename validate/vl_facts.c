@@ -106,6 +106,7 @@ static const struct fdesc facts_fields[] = {
 	BOOL(F, ok),
 	STR(F, error),
 	STR(F, hostname),
+	STR(F, boot_id),
 	STR(F, probe_version),
 	I64(F, time_ms, 0),
 	STR(F, arch),

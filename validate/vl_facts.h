@@ -81,6 +81,7 @@ struct vl_facts {
 	bool ok;                  /* the probe ran; false: error says why (then nothing else is known) */
 	char error[VL_TEXT];
 	char hostname[VL_NAME];
+	char boot_id[40];         /* /proc/sys/kernel/random/boot_id: equal only on nodes sharing a kernel */
 	char probe_version[32];   /* this project's version (PACKAGE_VERSION) */
 	int64_t time_ms;          /* the node's wall clock when the probe started */
 	/* inventory */

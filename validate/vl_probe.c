@@ -1528,6 +1528,14 @@ int vl_probe(const struct vl_probe_opts *o, struct vl_facts *f)
 	f->ok = true;
 	cm_strlcpy(f->probe_version, PACKAGE_VERSION_STR, sizeof(f->probe_version));
 	vl_inventory(f);
+	{
+		char *b = NULL;
+		size_t bl = 0;
+
+		if (vl_slurp("/proc/sys/kernel/random/boot_id", &b, &bl) == 0 && b)
+			cm_strlcpy(f->boot_id, vl_trim(b), sizeof(f->boot_id));
+		free(b);
+	}
 	cm_strlcpy(f->node, o->node && o->node[0] ? o->node : f->hostname, sizeof(f->node));
 	vl_default_initiator(&c);
 	vl_versions(&c);

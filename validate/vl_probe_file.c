@@ -123,7 +123,10 @@ static void probe_one(struct vl_file *x)
 			name[blen] = '\0';
 			if (name[0] == '/' || strchr(name, ':')) {
 				/* absolute, or a protocol (json:, nbd:, ...) kept as is */
-				cm_strlcpy(x->backing, name, sizeof(x->backing));
+				if (cm_strlcpy(x->backing, name, sizeof(x->backing)) < 0) {
+					x->backing[0] = '\0';
+					snprintf(x->detail, sizeof(x->detail), "backing file path too long");
+				}
 			} else {
 				/* relative to the image's directory, as QEMU resolves it */
 				const char *slash = strrchr(x->path, '/');

@@ -109,6 +109,7 @@ static void healthy(void)
 		snprintf(f->node, sizeof(f->node), "n%d", i + 1);
 		f->ok = true;
 		snprintf(f->hostname, sizeof(f->hostname), "node%d.test", i + 1);
+		snprintf(f->boot_id, sizeof(f->boot_id), "6b1f0c2e-0000-4000-8000-00000000000%d", i + 1);
 		cm_strlcpy(f->probe_version, "0.1.0", sizeof(f->probe_version));
 		f->time_ms = 1700000000000 + i * 7;
 		cm_strlcpy(f->arch, "x86_64", sizeof(f->arch));
@@ -664,14 +665,32 @@ START_TEST(vm_breakages)
 		cm_strlcpy(file_on(i, "/srv/vms/base.qcow2")->fstype, "ext4", 32);
 	only("vm-storage", VL_FAIL, "'web1'", "backing file /srv/vms/base.qcow2 of /srv/vms/web1.qcow2",
 	     "local storage (ext4)", NULL);
-	/* ...unless it is one file that every node sees (device and inode) */
+	/* the same device and inode on separate hosts is a coincidence of
+	 * hosts installed alike, not one file */
 	for (int i = 1; i <= NN; i++) {
 		file_on(i, "/srv/vms/base.qcow2")->dev = 2049;
 		file_on(i, "/srv/vms/base.qcow2")->ino = 77;
 	}
+	only("vm-storage", VL_FAIL, "'web1'", "local storage (ext4)", NULL);
+	/* ...but one file where the nodes share one kernel (containers, the harness) */
+	for (int i = 0; i < NN; i++)
+		cm_strlcpy(F[i].boot_id, F[0].boot_id, sizeof(F[i].boot_id));
 	run();
 	ck_assert_int_eq(res("vm-storage")->status, VL_PASS);
 	ck_assert(has_detail(res("vm-storage"), "", "the same file on every possible owner"));
+	/* NFS on every node, but not the same export: the inodes differ */
+	healthy();
+	file_on(3, "/srv/vms/base.qcow2")->ino = 5;
+	only("vm-storage", VL_FAIL, "'web1'", "different file on each node", "nfs4", NULL);
+	/* a backing chain that loops */
+	healthy();
+	for (int i = 1; i <= NN; i++)
+		cm_strlcpy(file_on(i, "/srv/vms/base.qcow2")->backing, "/srv/vms/web1.qcow2", VL_PATH);
+	only("vm-storage", VL_FAIL, "'web1'", "loops at /srv/vms/web1.qcow2", NULL);
+	/* what the probe could not read of an existing file */
+	healthy();
+	cm_strlcpy(file_on(2, "/srv/vms/web1.qcow2")->detail, "cannot read the qcow2 backing file name", VL_TEXT);
+	only("vm-storage", VL_WARN, "'web1'", "on 'n2': cannot read the qcow2 backing file name", NULL);
 	/* the disk itself missing on one node */
 	healthy();
 	file_on(2, "/srv/vms/web1.qcow2")->exists = false;
@@ -770,7 +789,8 @@ static const char vm1_json[] =
 	"{\"target\":\"hdc\",\"type\":\"file\",\"source\":\"\",\"cdrom\":true},"
 	"{\"target\":\"vde\",\"type\":\"volume\",\"source\":\"x\",\"pool\":\"csv:gone\"}],"
 	"\"networks\":[\"br-vm\",\"default\"],"
-	"\"interfaces\":[{\"type\":\"bridge\",\"name\":\"br-vm\"},{\"type\":\"network\",\"name\":\"default\"}]}";
+	"\"interfaces\":[{\"type\":\"bridge\",\"name\":\"br-vm\"},{\"type\":\"network\",\"name\":\"default\"}],"
+	"\"possible_owners\":[\"n1\",\"n2\"]}";
 static const char vm2_json[] = "{\"name\":\"vm2\",\"node\":\"\",\"memory_mb\":2048,\"disks\":["
 			       "{\"target\":\"vda\",\"type\":\"file\",\"source\":\"/shared/vm1.qcow2\"}]}";
 
@@ -792,7 +812,9 @@ START_TEST(cluster_from_cluadmin)
 	ck_assert_uint_eq(c.n_vms, 2);
 	ck_assert_str_eq(c.vms[0].owner, "n2");
 	ck_assert_uint_eq(c.vms[0].memory_kib, 128 * 1024);
-	ck_assert_uint_eq(c.vms[0].n_possible, 0);         /* every node may own it */
+	ck_assert_uint_eq(c.vms[0].n_possible, 2);
+	ck_assert_str_eq(c.vms[0].possible[1], "n2");
+	ck_assert_uint_eq(c.vms[1].n_possible, 0);         /* every node may own it */
 	ck_assert_uint_eq(c.vms[0].n_disks, 5);            /* the empty CD-ROM is left out */
 	ck_assert_str_eq(c.vms[0].disks[0].kind, "file");
 	ck_assert_str_eq(c.vms[0].disks[1].kind, "csv");
@@ -826,6 +848,16 @@ START_TEST(cluster_from_cluadmin)
 			 -CM_E_VALUE);
 	ck_assert_int_eq(vl_cluster_add_vm(&c, "{\"node\":\"n1\"}", err, sizeof(err)), -CM_E_VALUE);
 	ck_assert_uint_eq(c.n_vms, 0);
+	{
+		/* a path longer than the probe takes is never cut and probed */
+		char doc[1024];
+
+		snprintf(doc, sizeof(doc), "{\"name\":\"long\",\"disks\":[{\"target\":\"vda\",\"type\":\"file\","
+			 "\"source\":\"/%0600d\"}]}", 0);
+		ck_assert_int_eq(vl_cluster_add_vm(&c, doc, err, sizeof(err)), 0);
+		ck_assert_str_eq(c.vms[0].disks[0].kind, "other");
+		ck_assert_uint_eq(vl_cluster_files(&c, files, 8), 0);
+	}
 	vl_cluster_free(&c);
 }
 END_TEST
