@@ -58,6 +58,7 @@ failing() { jq -r '[.results[] | select(.status == "Fail") | .id] | sort | join(
 
 # ---------------------------------------------------------------- the harness as built
 out=$(run --report "$REPORT"); RC=$?; [ -n "$out" ] || out="{}"
+it_info "clusval over 3 nodes (probes, 2 LUNs, report): $(jq '.ended_ms - .started_ms' <<<"$out") ms"
 chk clusval-runs "rc $RC: $(head -c 300 "$IT_TMP/stderr")" eval 'jq -e ".results | length > 10" <<<"$out" >/dev/null'
 chk clusval-no-failures "failing: \$(failing \"\$out\"); rc $RC" eval '[ -z "$(failing "$out")" ] && [ $RC -le 1 ]'
 chk clusval-report-files "\$(ls $REPORT 2>&1)" eval '[ -s "$REPORT/clusval-report.html" ] && jq -e .results "$REPORT/clusval-report.json" >/dev/null'
@@ -168,6 +169,7 @@ cl() { # the JSON report of `clusval --cluster` run on n1
 detail_has() { jq -e --arg id "$2" --arg w "$3" '[.results[] | select(.id == $id) | .details[].text | select(contains($w))] | length > 0' <<<"$1" >/dev/null; }
 REPORT2=$IT_TMP/report2
 out=$(cl --report "$REPORT2"); RC=$?; [ -n "$out" ] || out="{}"
+it_info "clusval --cluster (probes, 2 LUNs, 1 VM file, report): $(jq '.ended_ms - .started_ms' <<<"$out") ms"
 chk clusval-cluster-passes "rc $RC, failing: \$(failing \"\$out\"); \$(head -c 300 $IT_TMP/stderr)" \
 	eval '[ -z "$(failing "$out")" ] && [ $RC -le 1 ] && [ "$(jq -r ".nodes | join(\",\")" <<<"$out")" = n1,n2,n3 ]'
 chk clusval-cluster-luns "\$(jq -c '.results[] | select(.id == \"lun-visible\") | .details' <<<\"\$out\" | head -c 400)" \
