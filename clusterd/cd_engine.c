@@ -409,6 +409,10 @@ static void engine_timer(void *data)
 void cd_engine_quorum_gained(struct cd *cd)
 {
 	reconcile(cd);
+	/* the view's tick was not sent while quorum waited for the witness:
+	 * the policy runs now (a lost node is fenced, its groups placed),
+	 * not at the next timer tick up to 30 s later */
+	send_tick(cd, "quorum");
 }
 
 void cd_engine_quorum_lost(struct cd *cd)

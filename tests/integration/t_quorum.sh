@@ -119,6 +119,7 @@ for round in keep takeover; do
 	h=$(holder n1)
 	if [ $round = keep ]; then victim=$([ "$h" = n1 ] && echo n2 || echo n1); else victim=$h; fi
 	survivor=$([ "$victim" = n1 ] && echo n2 || echo n1)
+	seen0=$(ca "$survivor" log --limit 1000 2>/dev/null | grep -c "node '$victim' left the view")
 	t0=$(it_now_ms)
 	vc kill "$victim"
 	lost=0
@@ -130,6 +131,17 @@ for round in keep takeover; do
 	   it_wait 20 quorate "$survivor" && [ "$(holder "$survivor")" = "$survivor" ]; then
 		it_pass "w2-kill-$round-survivor-quorate"
 		[ $round = takeover ] && it_info "holder loss: $survivor took the witness and quorum $(( $(it_now_ms) - t0 )) ms after kill -9 of $victim"
+		if [ $round = takeover ]; then
+			# quorum came after the view (it waited for the witness): the
+			# policy runs at once, not at the next 30 s timer tick
+			tq=$(it_now_ms)
+			if it_wait 5 bash -c "[ \$($IT_TOP/tests/harness/vcluster exec $survivor $IT_TOP/cli/cluadmin log --limit 1000 | grep -c \"node '$victim' left the view\") -gt $seen0 ]"; then
+				it_pass w2-policy-runs-on-quorum
+				it_info "policy step $(( $(it_now_ms) - tq )) ms after quorum returned"
+			else
+				it_fail w2-policy-runs-on-quorum "no policy step on $survivor within 5 s of quorum (the next timer tick is up to 30 s away)"
+			fi
+		fi
 	else
 		it_fail "w2-kill-$round-survivor-quorate" "$survivor (lost quorum in $lost samples): $(cj "$survivor" quorum show | jq -c .quorum)"
 	fi
