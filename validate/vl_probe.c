@@ -1364,13 +1364,24 @@ static void vl_pr_test(struct vl_ctx *c, const struct wit_url *u, struct wit_lun
 	if (rc == 0) {
 		step = "RESERVE";
 		for (;;) {
+			char rerr[VL_TEXT];
+
 			rc = wit_pr_reserve(a, ka, err, sizeof(err));
 			if (rc != -CM_E_CONFLICT || vl_now_ms() >= deadline)
 				break;
-			/* held by another probe's test: wait for its release */
-			if (wit_pr_read_reservation(a, &reserved, &holder, NULL, err,
-						    sizeof(err)) != 0 ||
-			    !reserved || (holder & VL_KEY_TAG_MASK) != VL_KEY_TAG)
+			/* Held by another probe's test: wait for its release. It
+			 * may have released between our RESERVE and this read:
+			 * then try again soon (a short pause bounds the loop if
+			 * the target keeps refusing an unreserved LUN). Keep the
+			 * RESERVE's error if the read fails. */
+			if (wit_pr_read_reservation(a, &reserved, &holder, NULL, rerr,
+						    sizeof(rerr)) != 0)
+				break;
+			if (!reserved) {
+				vl_sleep_ms(VL_PR_RETRY_MS / 20);
+				continue;
+			}
+			if ((holder & VL_KEY_TAG_MASK) != VL_KEY_TAG)
 				break;
 			vl_sleep_ms(VL_PR_RETRY_MS);
 		}

@@ -61,6 +61,20 @@ out=$(run --report "$REPORT"); RC=$?; [ -n "$out" ] || out="{}"
 it_info "clusval over 3 nodes (probes, 2 LUNs, report): $(jq '.ended_ms - .started_ms' <<<"$out") ms"
 chk clusval-runs "rc $RC: $(head -c 300 "$IT_TMP/stderr")" eval 'jq -e ".results | length > 10" <<<"$out" >/dev/null'
 chk clusval-no-failures "failing: \$(failing \"\$out\"); rc $RC" eval '[ -z "$(failing "$out")" ] && [ $RC -le 1 ]'
+# Three probes run the PR test on the scratch LUN at once; one whose RESERVE
+# met another's reservation waits for its release. 30 runs (about 5 s):
+# before the fix of the release-between-RESERVE-and-read race, about one
+# run in 13 failed lun-pr.
+prfail=0 prwhy=
+for _ in $(seq 1 30); do
+	o=$("$CLUSVAL" --nodes n1,n2,n3 --exec "$VCLUSTER exec {node}" --remote-clusval "$CLUSVAL" \
+		--lun "scratch=$("$VCLUSTER" san-url 2)" --tests storage --json 2>/dev/null)
+	if [ "$(status_of "$o" lun-pr)" != Pass ]; then
+		prfail=$((prfail + 1))
+		prwhy=$(jq -r '.results[] | select(.id == "lun-pr") | .reason' <<<"$o" 2>/dev/null | head -c 300)
+	fi
+done
+chk clusval-pr-concurrent "\$prfail of 30 runs failed lun-pr: \$prwhy" test "$prfail" = 0
 chk clusval-report-files "\$(ls $REPORT 2>&1)" eval '[ -s "$REPORT/clusval-report.html" ] && jq -e .results "$REPORT/clusval-report.json" >/dev/null'
 for cat in inventory network storage system; do
 	chk "clusval-category-$cat" "\$(jq -c '[.results[].category] | unique' <<<\"\$out\")" \
