@@ -120,6 +120,21 @@ static void txt(char *dst, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Append to a list in dst, with sep before every item but the first. */
+static void add(char *dst, size_t size, const char *sep, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void add(char *dst, size_t size, const char *sep, const char *fmt, ...)
+{
+	size_t l = strlen(dst);
+	va_list ap;
+
+	if (l && l + 1 < size)
+		txt(dst + l, size - l, "%s", sep);
+	l = strlen(dst);
+	va_start(ap, fmt);
+	vtxt(dst + l, size - l, fmt, ap);
+	va_end(ap);
+}
+
 static void detail(struct ck *c, const char *node, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void detail(struct ck *c, const char *node, const char *fmt, ...)
 {
@@ -297,12 +312,10 @@ static void same_everywhere(const struct ctx *x, struct ck *c, size_t off, const
 		char list[VL_TEXT] = "";
 
 		for (size_t i = 0; i < x->n; i++) {
-			size_t l = strlen(list);
-
 			if (!vals[i])
 				continue;
 			differ = differ || is_odd(vals, x->n, m, i);
-			txt(list + l, sizeof(list) - l, "%s'%s' %s", l ? ", " : "", x->f[i].node, vals[i]);
+			add(list, sizeof(list), ", ", "'%s' %s", x->f[i].node, vals[i]);
 		}
 		if (differ) {
 			flag(c, st, fix_all, "%s differs between nodes: %s", what, list);
@@ -322,18 +335,28 @@ static double gib(uint64_t kib)
 	return (double)kib / (1024.0 * 1024.0);
 }
 
+/* The nodes whose probe answered, in order:
+ * for (size_t i = 0; (f = answered(x, &i)) != NULL;) */
+static const struct vl_facts *answered(const struct ctx *x, size_t *i)
+{
+	while (*i < x->n) {
+		const struct vl_facts *f = &x->f[(*i)++];
+
+		if (f->ok)
+			return f;
+	}
+	return NULL;
+}
+
 /* ---- inventory ---- */
 
 static void t_cpu_64bit(const struct ctx *x, struct ck *c)
 {
+	const struct vl_facts *f;
 	char fix[VL_TEXT];
 
 	need_ok(x, c);
-	for (size_t i = 0; i < x->n; i++) {
-		const struct vl_facts *f = &x->f[i];
-
-		if (!f->ok)
-			continue;
+	for (size_t i = 0; (f = answered(x, &i)) != NULL;) {
 		detail(c, f->node, "%s, %s", f->arch[0] ? f->arch : "architecture unknown",
 		       f->cpu_64bit ? "64-bit" : "not 64-bit");
 		if (!f->cpu_64bit) {
@@ -346,14 +369,11 @@ static void t_cpu_64bit(const struct ctx *x, struct ck *c)
 
 static void t_cpu_virt(const struct ctx *x, struct ck *c)
 {
+	const struct vl_facts *f;
 	char fix[VL_TEXT];
 
 	need_ok(x, c);
-	for (size_t i = 0; i < x->n; i++) {
-		const struct vl_facts *f = &x->f[i];
-
-		if (!f->ok)
-			continue;
+	for (size_t i = 0; (f = answered(x, &i)) != NULL;) {
 		detail(c, f->node, "%s", f->virt_ext ? "virtualization extensions present" : "no vmx/svm");
 		if (!f->virt_ext) {
 			/* VMs still run under QEMU's TCG (domain type qemu), only slower:
@@ -369,14 +389,11 @@ static void t_cpu_virt(const struct ctx *x, struct ck *c)
 
 static void t_kvm(const struct ctx *x, struct ck *c)
 {
+	const struct vl_facts *f;
 	char fix[VL_TEXT];
 
 	need_ok(x, c);
-	for (size_t i = 0; i < x->n; i++) {
-		const struct vl_facts *f = &x->f[i];
-
-		if (!f->ok)
-			continue;
+	for (size_t i = 0; (f = answered(x, &i)) != NULL;) {
 		detail(c, f->node, "%s%s%s", f->kvm_usable ? "KVM usable" : "KVM not usable", f->kvm_detail[0] ? ": " : "",
 		       f->kvm_detail);
 		if (!f->kvm_usable) {
@@ -413,6 +430,7 @@ static bool has_flag(const struct vl_facts *f, const char *flag_name)
 
 static void t_cpu_features(const struct ctx *x, struct ck *c)
 {
+	const struct vl_facts *f;
 	bool any[N_FLAGS];
 	size_t nany = 0;
 
@@ -424,13 +442,10 @@ static void t_cpu_features(const struct ctx *x, struct ck *c)
 				any[k] = true;
 				nany++;
 			}
-	for (size_t i = 0; i < x->n; i++) {
-		const struct vl_facts *f = &x->f[i];
+	for (size_t i = 0; (f = answered(x, &i)) != NULL;) {
 		char lacks[VL_TEXT] = "", fix[VL_TEXT];
 		size_t nl = 0, have = 0;
 
-		if (!f->ok)
-			continue;
 		if (f->n_cpu_flags == 0) {
 			txt(fix, sizeof(fix), "Find out why the probe on '%s' could not read the CPU flags.", f->node);
 			flag(c, VL_WARN, fix, "CPU flags unknown on '%s'", f->node);
@@ -444,13 +459,10 @@ static void t_cpu_features(const struct ctx *x, struct ck *c)
 				have++;
 				continue;
 			}
-			if (strlen(lacks) + strlen(migration_flags[k]) + 3 < sizeof(lacks) - 8) {
-				size_t l = strlen(lacks);
-
-				txt(lacks + l, sizeof(lacks) - l, "%s%s", nl ? " " : "", migration_flags[k]);
-			} else if (!strstr(lacks, "...")) {
-				cm_strlcpy(lacks + strlen(lacks), " ...", sizeof(lacks) - strlen(lacks));
-			}
+			if (strlen(lacks) + strlen(migration_flags[k]) + 3 < sizeof(lacks) - 8)
+				add(lacks, sizeof(lacks), " ", "%s", migration_flags[k]);
+			else if (!strstr(lacks, "..."))
+				add(lacks, sizeof(lacks), " ", "...");
 			nl++;
 		}
 		if (nl == 0) {
@@ -467,14 +479,11 @@ static void t_cpu_features(const struct ctx *x, struct ck *c)
 
 static void t_memory(const struct ctx *x, struct ck *c)
 {
+	const struct vl_facts *f;
 	char fix[VL_TEXT];
 
 	need_ok(x, c);
-	for (size_t i = 0; i < x->n; i++) {
-		const struct vl_facts *f = &x->f[i];
-
-		if (!f->ok)
-			continue;
+	for (size_t i = 0; (f = answered(x, &i)) != NULL;) {
 		detail(c, f->node, "%.1f GiB total, %.1f GiB available, %u CPUs", gib(f->mem_total_kib),
 		       gib(f->mem_avail_kib), f->cpus);
 		if (f->mem_total_kib == 0) {
@@ -516,18 +525,16 @@ static const struct {
 
 static void t_versions(const struct ctx *x, struct ck *c)
 {
+	const struct vl_facts *f;
+
 	need_ok(x, c);
-	for (size_t i = 0; i < x->n; i++) {
-		const struct vl_facts *f = &x->f[i];
+	for (size_t i = 0; (f = answered(x, &i)) != NULL;) {
 		char line[VL_TEXT] = "";
 
-		if (!f->ok)
-			continue;
 		for (size_t k = 0; k < sizeof(components) / sizeof(components[0]); k++) {
 			const char *v = (const char *)f + components[k].off;
-			size_t l = strlen(line);
 
-			txt(line + l, sizeof(line) - l, "%s%s %s", l ? ", " : "", components[k].name, v[0] ? v : "missing");
+			add(line, sizeof(line), ", ", "%s %s", components[k].name, v[0] ? v : "missing");
 		}
 		detail(c, f->node, "%s", line);
 	}
@@ -701,6 +708,7 @@ static void t_latency(const struct ctx *x, struct ck *c)
 
 static void t_links(const struct ctx *x, struct ck *c)
 {
+	const struct vl_facts *f;
 	bool links[MAX_LINK];
 	size_t nok = need_ok(x, c), nl = known_links(x, links);
 	char list[VL_TEXT] = "";
@@ -708,27 +716,18 @@ static void t_links(const struct ctx *x, struct ck *c)
 	if (!pairs_usable(x, c, nok))
 		return;
 	for (int l = 0; l < MAX_LINK; l++)
-		if (links[l]) {
-			size_t len = strlen(list);
-
-			txt(list + len, sizeof(list) - len, "%s%d", len ? ", " : "", l);
-		}
-	for (size_t i = 0; i < x->n; i++) {
-		const struct vl_facts *f = &x->f[i];
+		if (links[l])
+			add(list, sizeof(list), ", ", "%d", l);
+	for (size_t i = 0; (f = answered(x, &i)) != NULL;) {
 		bool mine[MAX_LINK] = { false };
 		char ml[VL_TEXT] = "";
 
-		if (!f->ok)
-			continue;
 		for (size_t k = 0; k < f->n_peers && k < VL_MAX_LIST; k++)
 			if (f->peers[k].link >= 0 && f->peers[k].link < MAX_LINK)
 				mine[f->peers[k].link] = true;
 		for (int l = 0; l < MAX_LINK; l++)
-			if (mine[l]) {
-				size_t len = strlen(ml);
-
-				txt(ml + len, sizeof(ml) - len, "%s%d", len ? ", " : "", l);
-			}
+			if (mine[l])
+				add(ml, sizeof(ml), ", ", "%d", l);
 		detail(c, f->node, "links %s", ml[0] ? ml : "none known");
 	}
 	if (nl == 0)
@@ -1005,9 +1004,7 @@ static void t_lun_pr(const struct ctx *x, struct ck *c)
 				continue;
 			}
 			if (!l->pr_caps) {
-				size_t len = strlen(nopr);
-
-				txt(nopr + len, sizeof(nopr) - len, "%s'%s'", len ? ", " : "", f->node);
+				add(nopr, sizeof(nopr), ", ", "'%s'", f->node);
 				detail(c, f->node, "%s %s: no SCSI-3 persistent reservations%s%s", u->role, u->url,
 				       l->detail[0] ? ": " : "", l->detail);
 				continue;
@@ -1186,16 +1183,14 @@ static void t_time_skew(const struct ctx *x, struct ck *c)
 
 static void t_services(const struct ctx *x, struct ck *c)
 {
+	const struct vl_facts *f;
 	char fix[VL_TEXT];
 
 	need_ok(x, c);
-	for (size_t i = 0; i < x->n; i++) {
-		const struct vl_facts *f = &x->f[i];
+	for (size_t i = 0; (f = answered(x, &i)) != NULL;) {
 		bool conf = f->corosync_conf_hash[0] != '\0';
 		static const char *const run[] = { "not running", "running" };
 
-		if (!f->ok)
-			continue;
 		if (conf)
 			detail(c, f->node, "corosync %s, libvirtd %s, clusterd %s", run[f->svc_corosync], run[f->svc_libvirtd],
 			       run[f->svc_clusterd]);
@@ -1275,23 +1270,16 @@ static void missing_items(const struct ctx *x, struct ck *c, bool bridges)
 
 static void t_networks(const struct ctx *x, struct ck *c)
 {
+	const struct vl_facts *f;
+
 	need_ok(x, c);
-	for (size_t i = 0; i < x->n; i++) {
-		const struct vl_facts *f = &x->f[i];
+	for (size_t i = 0; (f = answered(x, &i)) != NULL;) {
 		char nets[VL_TEXT] = "", brs[VL_TEXT] = "";
 
-		if (!f->ok)
-			continue;
-		for (size_t k = 0; k < f->n_networks && k < VL_MAX_LIST; k++) {
-			size_t l = strlen(nets);
-
-			txt(nets + l, sizeof(nets) - l, "%s%s", l ? " " : "", f->networks[k]);
-		}
-		for (size_t k = 0; k < f->n_bridges && k < VL_MAX_LIST; k++) {
-			size_t l = strlen(brs);
-
-			txt(brs + l, sizeof(brs) - l, "%s%s", l ? " " : "", f->bridges[k]);
-		}
+		for (size_t k = 0; k < f->n_networks && k < VL_MAX_LIST; k++)
+			add(nets, sizeof(nets), " ", "%s", f->networks[k]);
+		for (size_t k = 0; k < f->n_bridges && k < VL_MAX_LIST; k++)
+			add(brs, sizeof(brs), " ", "%s", f->bridges[k]);
 		detail(c, f->node, "networks: %s; bridges: %s", nets[0] ? nets : "none", brs[0] ? brs : "none");
 	}
 	missing_items(x, c, false);

@@ -402,11 +402,13 @@ START_TEST(healthy_cluster_passes)
 	ck_assert_str_eq(R[n - 1].id, "vm-memory");
 	ck_assert_str_eq(res("time-skew")->category, "system");
 	ck_assert(has_detail(res("memory"), "n2", "16.0 GiB total"));
-	ck_assert(has_detail(res("versions"), "n3", "corosync 3.1.7"));
+	ck_assert(has_detail(res("versions"), "n3", "corosync 3.1.7, libqb 2.0.6, "));
+	ck_assert(has_detail(res("networks"), "n2", "networks: default migration; bridges: br-vm br-mig"));
+	ck_assert(has_detail(res("links"), "n1", "links 0, 1"));
 	ck_assert(has_detail(res("lun-pr"), "n1", "in use by the running cluster, not tested"));
 	ck_assert(has_detail(res("lun-pr"), "n1", "register/reserve/preempt/release passed"));
 	ck_assert(has_detail(res("reachability"), "n1", "reaches every other node on 2 links"));
-	ck_assert_ptr_nonnull(strstr(res("links")->reason, "2 corosync links"));
+	ck_assert_ptr_nonnull(strstr(res("links")->reason, "2 corosync links (0, 1)"));
 	ck_assert_ptr_nonnull(strstr(res("cpu-features")->reason, "7 migration-relevant"));
 }
 END_TEST
@@ -733,6 +735,10 @@ START_TEST(failed_probe_fails_every_test_needing_it)
 		ck_assert_ptr_nonnull(strstr(R[i].fix, "--exec"));
 	}
 	ck_assert_int_eq(vl_worst(R, n), VL_FAIL);
+	/* the per-node tests describe the nodes that answered, and only them */
+	ck_assert(has_detail(res("memory"), "n1", "GiB total") && has_detail(res("memory"), "n3", "GiB total"));
+	ck_assert(!has_detail(res("memory"), "n2", "GiB"));
+	ck_assert(has_detail(res("services"), "n3", "libvirtd running") && !has_detail(res("services"), "n2", "libvirtd"));
 }
 END_TEST
 
